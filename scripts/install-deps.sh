@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine lacks to build and test vecsfs. Idempotent: it asks apt
+# only for the packages that are missing.
+set -euo pipefail
+
+packages=(openssl ca-certificates util-linux bc)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "install-deps: missing packages ${missing[*]}: run as root (or install them)" >&2
+        exit 1
+    fi
+    echo "install-deps: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+    for candidate in "$HOME/.cargo/bin" /usr/local/cargo/bin; do
+        [[ -x "$candidate/cargo" ]] && export PATH="$candidate:$PATH"
+    done
+fi
+command -v cargo >/dev/null 2>&1 || {
+    echo "install-deps: no Rust toolchain (cargo) found; install stable Rust with rustup" >&2
+    exit 1
+}

@@ -1,0 +1,77 @@
+//! `vecs-cli`: VMware's command-line tool for VECS, with the same commands, output and exit
+//! codes, working on a vecsfs database.
+
+mod args;
+mod commands;
+mod messages;
+
+use std::io::{BufRead, Write};
+
+pub use messages::error_line;
+
+use crate::error::code;
+
+/// Where a run of vecs-cli reads and writes: the process's standard streams, or buffers in tests.
+pub struct Io<'a> {
+    pub stdin: &'a mut dyn BufRead,
+    pub stdout: &'a mut dyn Write,
+    pub stderr: &'a mut dyn Write,
+}
+
+/// Why a command failed: the VECS code, and the line VECS prints before the generic one.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    code: u32,
+    note: Option<String>,
+}
+
+impl Failure {
+    fn code(code: u32) -> Self {
+        Failure { code, note: None }
+    }
+
+    fn with_note(code: u32, note: impl Into<String>) -> Self {
+        Failure {
+            code,
+            note: Some(note.into()),
+        }
+    }
+}
+
+impl From<crate::Error> for Failure {
+    fn from(e: crate::Error) -> Self {
+        log::warn!("{e}");
+        Failure::code(e.vecs_code())
+    }
+}
+
+/// Runs vecs-cli with `args` (without the program name) as the user `uid`, and returns the
+/// VECS code; the process exit status is `code & 0xFF`, as VECS's.
+pub fn run(args: &[String], io: &mut Io, uid: u32) -> u32 {
+    let outcome = match args::parse(args) {
+        Ok(invocation) => commands::execute(invocation, io, uid),
+        Err(args::UsageError) => Err(Failure::code(code::INVALID_PARAMETER)),
+    };
+    match outcome {
+        Ok(()) => {
+            let _ = io.stdout.flush();
+            0
+        }
+        Err(failure) => report(failure, io),
+    }
+}
+
+fn report(failure: Failure, io: &mut Io) -> u32 {
+    // Output errors are ignored on purpose: nothing better can be done with a closed stream,
+    // and the exit status still tells the failure.
+    if let Some(note) = &failure.note {
+        let _ = io.stderr.write_all(note.as_bytes());
+    }
+    if failure.code == code::INVALID_PARAMETER {
+        let _ = io.stdout.write_all(messages::USAGE.as_bytes());
+    }
+    let _ = io.stdout.flush();
+    let _ = io.stderr.write_all(messages::error_line(failure.code).as_bytes());
+    let _ = io.stderr.flush();
+    failure.code
+}

@@ -1,0 +1,16 @@
+//! vecsfs: a local certificate store compatible with VMware's VECS.
+//!
+//! Layers, bottom up:
+//! - [`pki`]: pure validation and canonicalisation of certificates, keys and CRLs;
+//! - [`store`]: the SQLite database (schema, migrations, permissions);
+//! - [`cli`]: `vecs-cli`, byte-compatible with VMware's tool;
+//! - [`error`]: the one place where failures become VECS error codes and errnos.
+
+pub mod cli;
+pub mod error;
+pub mod logging;
+pub mod pki;
+pub mod store;
+pub mod users;
+
+pub use error::{Error, Result};

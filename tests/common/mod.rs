@@ -1,0 +1,225 @@
+//! Shared test support: a private database per test, the real vecs-cli binary, and real key
+//! material made by the `openssl` command.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The longest any child process of a test may run.
+const CHILD_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A test's own directory and database.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+    pub db: PathBuf,
+}
+
+/// What a run of a program printed and returned.
+#[derive(Debug)]
+pub struct Run {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+}
+
+impl Run {
+    fn from_output(out: Output) -> Self {
+        Run {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            code: out.status.code().unwrap_or(-1),
+        }
+    }
+
+    /// Asserts success and returns stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "expected success: {self:#?}");
+        &self.stdout
+    }
+
+    /// Asserts the VECS error line for `code` and the matching exit status.
+    #[track_caller]
+    pub fn failed_with(&self, code: u32) -> &Self {
+        assert_eq!(self.code, (code & 0xFF) as i32, "exit status for {code}: {self:#?}");
+        let line = vecsfs::cli::error_line(code);
+        assert!(self.stderr.ends_with(&line), "expected `{line}`: {self:#?}");
+        self
+    }
+}
+
+impl Workspace {
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("vecsfs-test-")
+            .tempdir()
+            .expect("temp dir");
+        let db = dir.path().join("vecs.db");
+        Workspace { dir, db }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Runs vecs-cli on this workspace's database.
+    pub fn vecs(&self, args: &[&str]) -> Run {
+        self.vecs_with_input(args, b"")
+    }
+
+    pub fn vecs_with_input(&self, args: &[&str], stdin: &[u8]) -> Run {
+        let mut cmd = Command::new(vecs_cli());
+        cmd.args(args).env("VECS_DB", &self.db).env_remove("RUST_LOG");
+        run_with_input(cmd, stdin)
+    }
+
+    /// Writes a file into the workspace and returns its path as a string.
+    pub fn write(&self, name: &str, content: &[u8]) -> String {
+        let path = self.path(name);
+        std::fs::write(&path, content).expect("write test file");
+        path.to_string_lossy().into_owned()
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).expect("read test file")
+    }
+
+    /// A snapshot of everything vecs-cli can see of a store, to check that a refusal changed nothing.
+    pub fn snapshot(&self, store: &str) -> String {
+        let stores = self.vecs(&["store", "list"]);
+        let entries = self.vecs(&["entry", "list", "--store", store]);
+        format!("{}{}{}", stores.stdout, entries.stdout, entries.stderr)
+    }
+}
+
+pub fn vecs_cli() -> &'static str {
+    env!("CARGO_BIN_EXE_vecs-cli")
+}
+
+/// Runs a command with `stdin`, killing it if it outlives the test timeout.
+pub fn run_with_input(mut cmd: Command, stdin: &[u8]) -> Run {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    if let Some(mut pipe) = child.stdin.take() {
+        let _ = pipe.write_all(stdin);
+    }
+    let deadline = Instant::now() + CHILD_TIMEOUT;
+    loop {
+        match child.try_wait().expect("wait") {
+            Some(_) => break,
+            None if Instant::now() > deadline => {
+                let _ = child.kill();
+                panic!("{cmd:?} did not finish within {CHILD_TIMEOUT:?}");
+            }
+            None => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+    Run::from_output(child.wait_with_output().expect("output"))
+}
+
+/// Runs `openssl` with `args` in `dir`; panics with its stderr if it fails.
+pub fn openssl(dir: &Path, args: &[&str]) -> String {
+    openssl_with_input(dir, args, b"")
+}
+
+pub fn openssl_with_input(dir: &Path, args: &[&str], stdin: &[u8]) -> String {
+    let mut cmd = Command::new("openssl");
+    cmd.args(args).current_dir(dir);
+    let run = run_with_input(cmd, stdin);
+    assert_eq!(run.code, 0, "openssl {args:?} failed: {}", run.stderr);
+    run.stdout
+}
+
+/// Key kinds the store accepts.
+#[derive(Debug, Clone, Copy)]
+pub enum KeyKind {
+    Rsa2048,
+    EcP256,
+    EcP384,
+    EcP521,
+    Ed25519,
+}
+
+impl KeyKind {
+    pub const ALL: [KeyKind; 5] = [
+        KeyKind::Rsa2048,
+        KeyKind::EcP256,
+        KeyKind::EcP384,
+        KeyKind::EcP521,
+        KeyKind::Ed25519,
+    ];
+
+    fn genpkey_args(self) -> Vec<&'static str> {
+        match self {
+            KeyKind::Rsa2048 => vec!["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+            KeyKind::EcP256 => vec!["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            KeyKind::EcP384 => vec!["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
+            KeyKind::EcP521 => vec!["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-521"],
+            KeyKind::Ed25519 => vec!["-algorithm", "ED25519"],
+        }
+    }
+
+    /// The "traditional" (PKCS#1 / SEC1) encoding, where the kind has one.
+    pub fn traditional_label(self) -> Option<&'static str> {
+        match self {
+            KeyKind::Rsa2048 => Some("RSA PRIVATE KEY"),
+            KeyKind::Ed25519 => None,
+            _ => Some("EC PRIVATE KEY"),
+        }
+    }
+}
+
+/// A key and a self-signed certificate for it, as files in the workspace.
+pub struct Identity {
+    pub key: String,
+    pub cert: String,
+    /// Lower-case hex SHA-1 of the certificate's DER: the alias VECS gives it.
+    pub sha1: String,
+}
+
+/// Makes a key of `kind` (PKCS#8 PEM) and a self-signed certificate with subject CN=`name`.
+pub fn identity(ws: &Workspace, kind: KeyKind, name: &str) -> Identity {
+    let dir = ws.dir.path();
+    let key = format!("{name}.key");
+    let cert = format!("{name}.crt");
+    let mut args = vec!["genpkey", "-out", key.as_str()];
+    args.extend(kind.genpkey_args());
+    openssl(dir, &args);
+    let subject = format!("/CN={name}");
+    openssl(
+        dir,
+        &[
+            "req", "-x509", "-new", "-key", &key, "-subj", &subject, "-days", "30", "-out", &cert,
+        ],
+    );
+    Identity {
+        sha1: sha1_of(ws, &cert),
+        key: ws.path(&key).to_string_lossy().into_owned(),
+        cert: ws.path(&cert).to_string_lossy().into_owned(),
+    }
+}
+
+/// The SHA-1 fingerprint of a certificate file, as a VECS alias.
+pub fn sha1_of(ws: &Workspace, cert: &str) -> String {
+    let out = openssl(ws.dir.path(), &["x509", "-in", cert, "-noout", "-fingerprint", "-sha1"]);
+    out.trim()
+        .rsplit('=')
+        .next()
+        .unwrap_or_default()
+        .replace(':', "")
+        .to_lowercase()
+}
+
+/// The key in the traditional encoding (PKCS#1 for RSA, SEC1 for EC), written next to it.
+pub fn traditional_key(ws: &Workspace, key: &str, kind: KeyKind) -> String {
+    let out = format!("{key}.trad");
+    match kind {
+        KeyKind::Rsa2048 => openssl(ws.dir.path(), &["rsa", "-in", key, "-traditional", "-out", &out]),
+        _ => openssl(ws.dir.path(), &["ec", "-in", key, "-out", &out]),
+    };
+    out
+}
