@@ -13,10 +13,10 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=b
 n=10000
 db="$work/vecs.db"
 start=$(date +%s.%N)
-target/release/examples/fill_store "$db" BENCH "$n" "$work/cert.pem"
+"${CARGO_TARGET_DIR:-target}/release/examples/fill_store" "$db" BENCH "$n" "$work/cert.pem"
 end=$(date +%s.%N)
 echo "filled $n entries in $(echo "$end - $start" | bc) s" >&2
-vecs=target/release/vecs-cli
+vecs="${CARGO_TARGET_DIR:-target}/release/vecs-cli"
 "$vecs" entry list --store BENCH --db "$db" >"$work/listing.txt"
 runs=10
 median_ms() { # command... ; prints the median wall time of $runs runs in ms

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/install-deps.sh
 cargo build --release --locked
-vecs=target/release/vecs-cli
+vecs="${CARGO_TARGET_DIR:-target}/release/vecs-cli"
 db="${VECS_DB:-/var/lib/vecs/vecs.db}"
 echo "== database: $db"
 echo "== vecs-cli store list"

@@ -271,28 +271,30 @@ mod tests {
     }
 
     #[test]
-    fn compressed_ec_point_in_certificate_still_matches() {
+    fn compressed_ec_points_match_the_same_key() {
         let m = Material::new();
-        let key = parse(&m, "p256.key");
-        let der = cert_der(&m, "p256.crt");
-        let spki = key.public_key_spki_der();
-        // Rebuild the certificate's SubjectPublicKeyInfo with a compressed point: matching must
-        // compare points, not encodings.
-        let pubout = openssl_stdout(&[
-            "ec",
-            "-in",
-            &m.path_str("p256.key"),
-            "-pubout",
-            "-conv_form",
-            "compressed",
-        ]);
-        let compressed = pem_blocks::read_blocks(pubout.as_bytes()).expect("pem");
-        assert_ne!(&compressed[0].data[..], &spki[..]);
+        let uncompressed_cert = cert_der(&m, "p256.crt");
+        let compressed_cert = cert_der(&m, "p256c.crt");
+        let spki = cert::certificate_spki(&compressed_cert).expect("spki");
         assert_eq!(
-            key_algs::canonical_spki(&compressed[0].data).as_deref(),
-            Some(&spki[..])
+            spki.len(),
+            59,
+            "the certificate should carry a compressed point"
         );
-        assert_eq!(key.matches_certificate(&der), Ok(()));
+        for name in ["p256.key", "p256c.key"] {
+            let key = parse(&m, name);
+            assert_eq!(key.matches_certificate(&compressed_cert), Ok(()), "{name}");
+            assert_eq!(
+                key.matches_certificate(&uncompressed_cert),
+                Ok(()),
+                "{name}"
+            );
+        }
+        // The canonical form does not depend on how the input encoded the point.
+        assert_eq!(
+            parse(&m, "p256c.key").pkcs8_der(),
+            parse(&m, "p256.key").pkcs8_der()
+        );
     }
 
     #[test]

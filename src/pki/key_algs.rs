@@ -25,7 +25,7 @@ const SECP521R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35")
 
 /// Below this, RSA keys are breakable; OpenSSL's own default security level refuses them.
 const MIN_RSA_BITS: usize = 1024;
-/// Above this, validating a key costs seconds: refuse rather than stall the caller.
+/// OpenSSL refuses larger moduli (`OPENSSL_RSA_MAX_MODULUS_BITS`): nothing could use such a key.
 const MAX_RSA_BITS: usize = 16384;
 
 /// A key in canonical form.
@@ -466,4 +466,132 @@ pub(crate) fn encode_secret(message: &impl Encode) -> Result<Zeroizing<Vec<u8>>,
 /// echoing any key material.
 fn internal(e: der::Error) -> PkiError {
     PkiError::BadKey(format!("internal DER encoding error: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::test_support::openssl_with_stdin;
+    use crate::pki::{parse_private_key, pem_blocks};
+
+    fn ed25519_pkcs8(seed: &[u8; 32], public: Option<&[u8]>) -> Vec<u8> {
+        let inner = OctetStringRef::new(seed)
+            .expect("seed")
+            .to_der()
+            .expect("der");
+        PrivateKeyInfoRef {
+            algorithm: AlgorithmIdentifierRef {
+                oid: ED25519,
+                parameters: None,
+            },
+            private_key: OctetStringRef::new(&inner).expect("inner"),
+            public_key: public.map(|p| BitStringRef::from_bytes(p).expect("bits")),
+        }
+        .to_der()
+        .expect("pkcs8")
+    }
+
+    fn sec1(scalar: &[u8], curve: Option<ObjectIdentifier>, public: Option<&[u8]>) -> Vec<u8> {
+        sec1::EcPrivateKey {
+            private_key: scalar,
+            parameters: curve.map(sec1::EcParameters::NamedCurve),
+            public_key: public,
+        }
+        .to_der()
+        .expect("sec1")
+    }
+
+    #[test]
+    fn ed25519_v2_with_its_public_key_becomes_v1() {
+        let seed = [7u8; 32];
+        let public = ed25519_dalek::SigningKey::from_bytes(&seed)
+            .verifying_key()
+            .to_bytes();
+        let v1 = from_pkcs8(&ed25519_pkcs8(&seed, None)).expect("v1");
+        let v2 = from_pkcs8(&ed25519_pkcs8(&seed, Some(&public))).expect("v2");
+        assert_eq!(v1.pkcs8, v2.pkcs8);
+        assert_eq!(&v1.pkcs8[..], &ed25519_pkcs8(&seed, None)[..]);
+        // OpenSSL 3.0 cannot read v2 keys; what it writes for the v1 form is the reference.
+        let v1_pem = pem_blocks::encode("PRIVATE KEY", &ed25519_pkcs8(&seed, None));
+        let out = openssl_with_stdin(&["pkey"], v1_pem.as_bytes());
+        assert!(out.status.success());
+        let v2_pem = pem_blocks::encode("PRIVATE KEY", &ed25519_pkcs8(&seed, Some(&public)));
+        let ours = parse_private_key(v2_pem.as_bytes()).expect("parse");
+        assert_eq!(out.stdout, ours.to_pkcs8_pem().as_bytes());
+    }
+
+    #[test]
+    fn ed25519_v2_with_another_public_key_is_bad() {
+        let wrong = [9u8; 32];
+        assert!(matches!(
+            from_pkcs8(&ed25519_pkcs8(&[7u8; 32], Some(&wrong))),
+            Err(PkiError::BadKey(_))
+        ));
+    }
+
+    #[test]
+    fn short_ec_scalar_is_padded_to_the_field_size() {
+        let scalar: Vec<u8> = (0u8..32).collect();
+        let full = from_sec1(&sec1(&scalar, Some(SECP256R1), None)).expect("full");
+        let short = from_sec1(&sec1(&scalar[1..], Some(SECP256R1), None)).expect("short");
+        assert_eq!(full.pkcs8, short.pkcs8);
+        assert_eq!(full.spki, short.spki);
+        assert_eq!(full.algorithm, KeyAlgorithm::EcP256);
+    }
+
+    #[test]
+    fn ec_keys_with_bad_parts_are_bad() {
+        let scalar: Vec<u8> = (1u8..33).collect();
+        let other: Vec<u8> = (2u8..34).collect();
+        let other_point = from_sec1(&sec1(&other, Some(SECP256R1), None))
+            .expect("other")
+            .spki;
+        // The point is the SPKI's last 65 bytes.
+        let point = &other_point[other_point.len() - 65..];
+        let cases = [
+            sec1(&scalar, Some(SECP256R1), Some(point)),
+            sec1(&scalar, None, None),
+            sec1(&[0u8; 32], Some(SECP256R1), None),
+            sec1(&[0xffu8; 32], Some(SECP256R1), None),
+            sec1(&[1u8; 33], Some(SECP256R1), None),
+        ];
+        for (i, der) in cases.iter().enumerate() {
+            assert!(
+                matches!(from_sec1(der), Err(PkiError::BadKey(_))),
+                "case {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn pkcs8_and_sec1_curves_must_agree() {
+        let scalar: Vec<u8> = (1u8..33).collect();
+        let inner = sec1(&scalar, Some(SECP384R1), None);
+        let outer = pkcs8_der(EC_PUBLIC_KEY, Some(AnyRef::from(&SECP256R1)), &inner).expect("der");
+        assert!(matches!(from_pkcs8(&outer), Err(PkiError::BadKey(_))));
+    }
+
+    #[test]
+    fn bit_lengths() {
+        assert_eq!(bit_length(&[]), 0);
+        assert_eq!(bit_length(&[0, 0]), 0);
+        assert_eq!(bit_length(&[0, 1]), 1);
+        assert_eq!(bit_length(&[0x80, 0]), 16);
+        assert_eq!(bit_length(&[0, 0x7f, 0]), 15);
+    }
+
+    #[test]
+    fn spki_of_unknown_algorithm_matches_nothing() {
+        let spki = SubjectPublicKeyInfoRef {
+            algorithm: AlgorithmIdentifierRef {
+                oid: ObjectIdentifier::new_unwrap("1.3.101.113"),
+                parameters: None,
+            },
+            subject_public_key: BitStringRef::from_bytes(&[1u8; 57]).expect("bits"),
+        }
+        .to_der()
+        .expect("spki");
+        assert_eq!(canonical_spki(&spki), None);
+        assert_eq!(canonical_spki(b"junk"), None);
+    }
 }

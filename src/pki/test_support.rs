@@ -235,7 +235,22 @@ impl Material {
                     &self.out(name),
                 ]);
             }
-            "rsa.crt" | "p256.crt" | "p384.crt" | "p521.crt" | "ed25519.crt" | "root.crt" => {
+            "p256c.key" => {
+                // The same key with its public point compressed; certificates made from it
+                // carry a compressed point too.
+                let input = self.path_str("p256.key");
+                openssl(&[
+                    "ec",
+                    "-in",
+                    &input,
+                    "-conv_form",
+                    "compressed",
+                    "-out",
+                    &self.out(name),
+                ]);
+            }
+            "rsa.crt" | "p256.crt" | "p256c.crt" | "p384.crt" | "p521.crt" | "ed25519.crt"
+            | "root.crt" => {
                 let stem = name.trim_end_matches(".crt");
                 let key = self.path_str(&format!("{stem}.key"));
                 let subj = format!("/CN={stem}");
