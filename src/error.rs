@@ -72,6 +72,8 @@ pub enum Error {
     NoSuchUser(String),
     #[error("the limit of {0} stores is reached")]
     TooManyStores(usize),
+    #[error("{0} entries are changed with vecs-cli, not through files")]
+    NotThroughFiles(&'static str),
     #[error("no trust source is configured (the system is not joined to a domain)")]
     NotJoined,
     #[error("cannot read {path}: {source}")]
@@ -101,7 +103,7 @@ impl Error {
             AccessDenied { .. } | SystemStore(_) | ReadOnlyStore(_) => code::ACCESS_DENIED,
             StoreNotEmpty(_) => code::BUSY,
             NameTooLong { .. } => code::LABEL_TOO_LONG,
-            EmptyName(_) | InvalidParameter(_) => code::INVALID_PARAMETER,
+            EmptyName(_) | InvalidParameter(_) | NotThroughFiles(_) => code::INVALID_PARAMETER,
             NoSuchUser(_) => code::NO_SUCH_USER,
             TooManyStores(_) => code::IMPLEMENTATION_LIMIT,
             NotJoined => code::VECS_NOT_JOINED,
@@ -118,7 +120,7 @@ impl Error {
             StoreNotFound(_) | EntryNotFound { .. } | NoSuchPart { .. } => libc::ENOENT,
             StoreExists(_) | EntryExists { .. } => libc::EEXIST,
             AccessDenied { .. } => libc::EACCES,
-            SystemStore(_) => libc::EPERM,
+            SystemStore(_) | NotThroughFiles(_) => libc::EPERM,
             ReadOnlyStore(_) => libc::EROFS,
             StoreNotEmpty(_) => libc::ENOTEMPTY,
             NameTooLong { .. } => libc::ENAMETOOLONG,

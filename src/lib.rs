@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod error;
+pub mod fs;
 pub mod logging;
 pub mod pki;
 pub mod store;

@@ -66,7 +66,7 @@ fn reopening_keeps_the_schema_and_the_data() {
     assert!(!names.contains(&"BACKUP_STORE".to_string()));
     let conn = rusqlite::Connection::open(&ws.db).unwrap();
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
 }
 
 #[test]

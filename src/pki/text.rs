@@ -7,22 +7,29 @@
 //! `%.*s` stopping at NUL bytes, hex fallbacks for extensions it cannot decode), on top of
 //! a small DER walker. They are pure functions: no I/O, no crypto arithmetic.
 //!
-//! Layout: [`cert`] drives the certificate layout, [`names`] renders distinguished names,
-//! [`extensions`] the X509v3 extensions, [`keys`] public and private keys, [`time`] ASN.1
-//! times, [`oids`] object names, [`der`] the DER reading they share.
+//! Layout: `cert` drives the certificate layout; `names` renders distinguished names;
+//! `extensions` the X509v3 extensions, helped by `general_names`, `policies` and `sct`;
+//! `keys` public and private keys; `time` ASN.1 times; `oids` object names (from the
+//! table in `oids_table`, generated from OpenSSL 3.0's object database); `der` is the DER
+//! reading they share. The tests compare against the installed `openssl` binary.
 
 mod cert;
+mod curves;
 mod der;
 mod extensions;
+mod general_names;
 mod keys;
 mod names;
 mod oids;
 mod oids_table;
+mod policies;
 mod sct;
 mod time;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_crafted;
 
 use crate::pki::PkiError;
 use zeroize::Zeroizing;
@@ -52,10 +59,7 @@ pub fn certificate_text_bytes(der: &[u8]) -> Result<Vec<u8>, PkiError> {
 /// keys do not carry their public key inside the PKCS#8), so no crypto arithmetic is
 /// needed here. Supports RSA (and RSA-PSS), DSA, EC on named curves, Ed25519, Ed448, X25519
 /// and X448. The text is built in zeroizing buffers since it contains key material.
-pub fn private_key_text(
-    pkcs8_der: &[u8],
-    spki_der: &[u8],
-) -> Result<Zeroizing<String>, PkiError> {
+pub fn private_key_text(pkcs8_der: &[u8], spki_der: &[u8]) -> Result<Zeroizing<String>, PkiError> {
     let mut out = SecretText::with_capacity(pkcs8_der.len() * 4 + 1024);
     keys::private_key_text(&mut out, pkcs8_der, spki_der)?;
     out.into_string()
@@ -160,7 +164,8 @@ impl Sink for SecretText {
     fn put(&mut self, bytes: &[u8]) {
         let needed = self.buf.len() + bytes.len();
         if needed > self.buf.capacity() {
-            let mut bigger = Zeroizing::new(Vec::with_capacity(needed.max(self.buf.capacity() * 2)));
+            let mut bigger =
+                Zeroizing::new(Vec::with_capacity(needed.max(self.buf.capacity() * 2)));
             bigger.extend_from_slice(&self.buf);
             // The previous buffer is zeroized as it is dropped here.
             self.buf = bigger;

@@ -6,8 +6,10 @@
 
 pub mod access;
 mod entry;
+mod halves;
 pub mod names;
 mod schema;
+mod snapshot;
 
 use std::fs::{DirBuilder, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -19,6 +21,8 @@ use zeroize::Zeroizing;
 
 pub use access::{Access, Grant, READ_STORE, WRITE_STORE};
 pub use entry::{EntryContent, EntryInfo, EntryType};
+pub use halves::{Half, WriteOutcome};
+pub use snapshot::{EntryImage, Snapshot, StoreImage};
 pub use names::{canonical_store_name, StoreKind};
 
 use crate::error::{Error, Result};
@@ -244,8 +248,8 @@ impl Database {
                 });
             }
             tx.execute(
-                "INSERT INTO entries (store_id, alias, entry_type, cert_pem, key_data, created_at, from_sync)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
+                "INSERT INTO entries (store_id, alias, entry_type, cert_pem, key_data, created_at, modified_at, from_sync)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0)",
                 params![
                     store.id,
                     alias,

@@ -82,7 +82,7 @@ pub(super) fn check_store_name(name: &str) -> Result<()> {
     check_label("store name", name, MAX_STORE_NAME)
 }
 
-pub(super) fn check_alias(alias: &str) -> Result<()> {
+pub fn check_alias(alias: &str) -> Result<()> {
     check_label("alias", alias, MAX_ALIAS)
 }
 

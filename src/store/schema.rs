@@ -8,7 +8,8 @@ use rusqlite::{params, Connection, TransactionBehavior};
 use super::names::{SeededStore, SEEDED_STORES};
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[fn(&rusqlite::Transaction) -> rusqlite::Result<()>] = &[initial_schema];
+const MIGRATIONS: &[fn(&rusqlite::Transaction) -> rusqlite::Result<()>] =
+    &[initial_schema, pending_halves];
 
 pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let current: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -88,4 +89,21 @@ fn seed_store(tx: &rusqlite::Transaction, store: &SeededStore, now: i64) -> rusq
         )?;
     }
     Ok(())
+}
+
+/// Pair rotation through the mount: the half of a pair that arrived first waits here, durably,
+/// until its other half comes; `modified_at` is the entry's time as files show it.
+fn pending_halves(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "
+        ALTER TABLE entries ADD COLUMN modified_at INTEGER;
+        UPDATE entries SET modified_at = created_at;
+        CREATE TABLE pending_halves (
+            entry_id    INTEGER PRIMARY KEY REFERENCES entries(id) ON DELETE CASCADE,
+            half        TEXT    NOT NULL CHECK (half IN ('cert', 'key')),
+            data        BLOB    NOT NULL,
+            created_at  INTEGER NOT NULL
+        );
+        ",
+    )
 }

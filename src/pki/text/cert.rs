@@ -321,7 +321,9 @@ fn bn_print(out: &mut Vec<u8>, label: &str, magnitude: &[u8], indent: usize) {
         return;
     }
     if magnitude.len() <= 8 {
-        let v = magnitude.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        let v = magnitude
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
         out.put_str(&format!("{label} {v} (0x{v:x})\n"));
         return;
     }

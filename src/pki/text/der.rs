@@ -28,7 +28,6 @@ pub(super) mod tag {
     pub const IA5_STRING: u32 = 22;
     pub const UTC_TIME: u32 = 23;
     pub const GENERALIZED_TIME: u32 = 24;
-    pub const VISIBLE_STRING: u32 = 26;
     pub const UNIVERSAL_STRING: u32 = 28;
     pub const BMP_STRING: u32 = 30;
 }
@@ -135,10 +134,6 @@ impl<'a> Reader<'a> {
         Reader { rest: content }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.rest.is_empty()
-    }
-
     /// The next element, or an error at the end.
     pub fn next_tlv(&mut self) -> DerResult<Tlv<'a>> {
         let (tlv, rest) = read(self.rest)?;
@@ -224,7 +219,10 @@ impl Integer {
         } else {
             content.to_vec()
         };
-        Ok(Integer { negative, magnitude })
+        Ok(Integer {
+            negative,
+            magnitude,
+        })
     }
 
     /// The value if it fits an `i64`, as `ASN1_INTEGER_get` would return it.
@@ -274,7 +272,10 @@ fn twos_complement_magnitude(content: &[u8]) -> Vec<u8> {
             break;
         }
     }
-    let start = out.iter().position(|b| *b != 0).unwrap_or(out.len().saturating_sub(1));
+    let start = out
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(out.len().saturating_sub(1));
     out.split_off(start)
 }
 
@@ -310,9 +311,7 @@ pub(super) fn bit_string(content: &[u8]) -> DerResult<Vec<u8>> {
 
 /// Whether bit `n` (0 = most significant bit of the first byte) is set.
 pub(super) fn bit_is_set(bytes: &[u8], n: usize) -> bool {
-    bytes
-        .get(n / 8)
-        .is_some_and(|b| b & (0x80 >> (n % 8)) != 0)
+    bytes.get(n / 8).is_some_and(|b| b & (0x80 >> (n % 8)) != 0)
 }
 
 /// A BOOLEAN's value as OpenSSL reads it (any non-zero octet is true).

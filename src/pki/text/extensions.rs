@@ -7,8 +7,12 @@
 //! characters as dots; [`render_value`] returning `None` selects that fallback.
 
 use super::der::{self, tag, DerResult, Integer, Tlv};
+use super::general_names::{
+    ip_text, parse_general_name, parse_general_names, print_general_names, GeneralName,
+};
 use super::names::{self, NameEntry};
-use super::oids::{self, known};
+use super::oids;
+use super::policies::certificate_policies;
 use super::{sct, time, Sink};
 use x509_parser::der_parser::asn1_rs::Class;
 
@@ -61,7 +65,7 @@ pub(super) fn ascii_dump(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// `%s` / `%.*s`: C string semantics stop at the first NUL byte.
-fn c_str(bytes: &[u8]) -> &[u8] {
+pub(super) fn c_str(bytes: &[u8]) -> &[u8] {
     let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
     bytes.get(..end).unwrap_or(bytes)
 }
@@ -174,27 +178,27 @@ pub(super) fn render_value(oid: &[u8], value: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// A `CONF_VALUE`: what the `i2v` printers produce.
-struct ConfValue {
-    name: Option<Vec<u8>>,
-    value: Option<Vec<u8>>,
+pub(super) struct ConfValue {
+    pub name: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
 }
 
 impl ConfValue {
-    fn value(value: impl Into<Vec<u8>>) -> ConfValue {
+    pub fn value(value: impl Into<Vec<u8>>) -> ConfValue {
         ConfValue {
             name: None,
             value: Some(value.into()),
         }
     }
 
-    fn name(name: impl Into<Vec<u8>>) -> ConfValue {
+    pub fn name(name: impl Into<Vec<u8>>) -> ConfValue {
         ConfValue {
             name: Some(name.into()),
             value: None,
         }
     }
 
-    fn pair(name: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> ConfValue {
+    pub fn pair(name: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> ConfValue {
         ConfValue {
             name: Some(name.into()),
             value: Some(value.into()),
@@ -202,7 +206,7 @@ impl ConfValue {
     }
 
     /// `x509v3_add_len_value`: values with a NUL byte make the whole printer fail.
-    fn checked_pair(name: impl Into<Vec<u8>>, value: &[u8]) -> Option<ConfValue> {
+    pub fn checked_pair(name: impl Into<Vec<u8>>, value: &[u8]) -> Option<ConfValue> {
         if value.contains(&0) {
             None
         } else {
@@ -245,11 +249,17 @@ fn print_values(out: &mut Vec<u8>, values: &[ConfValue], indent: usize, multilin
 // Numbers
 
 /// `i2s_ASN1_INTEGER`: decimal below 128 bits, `0x`-prefixed uppercase hex above.
-fn integer_text(value: &Integer) -> String {
-    let sign = if value.negative && !value.is_zero() { "-" } else { "" };
+pub(super) fn integer_text(value: &Integer) -> String {
+    let sign = if value.negative && !value.is_zero() {
+        "-"
+    } else {
+        ""
+    };
     let magnitude = der::strip_leading_zeros(&value.magnitude);
     if value.bits() < 128 {
-        let n = magnitude.iter().fold(0u128, |acc, b| (acc << 8) | u128::from(*b));
+        let n = magnitude
+            .iter()
+            .fold(0u128, |acc, b| (acc << 8) | u128::from(*b));
         format!("{sign}{n}")
     } else {
         format!("{sign}0x{}", names::hex_upper(magnitude))
@@ -497,7 +507,10 @@ fn authority_key_id(item: &Tlv<'_>) -> Option<Vec<ConfValue>> {
         }
     }
     if let Some(serial) = serial {
-        values.push(ConfValue::pair("serial", hex_colon_upper(&serial.magnitude)));
+        values.push(ConfValue::pair(
+            "serial",
+            hex_colon_upper(&serial.magnitude),
+        ));
     }
     // An AKID with no fields makes OpenSSL's printer fail.
     (!values.is_empty()).then_some(values)
@@ -531,201 +544,6 @@ fn info_access(item: &Tlv<'_>) -> Option<Vec<ConfValue>> {
         values.push(value);
     }
     Some(values)
-}
-
-// ---------------------------------------------------------------------------------------
-// General names
-
-/// A decoded `GeneralName` CHOICE.
-enum GeneralName<'a> {
-    Other { oid: &'a [u8], value: Tlv<'a> },
-    Email(&'a [u8]),
-    Dns(&'a [u8]),
-    X400,
-    Directory(Vec<NameEntry<'a>>),
-    EdiParty,
-    Uri(&'a [u8]),
-    Ip(&'a [u8]),
-    RegisteredId(&'a [u8]),
-}
-
-fn parse_general_names<'a>(seq: &Tlv<'a>) -> DerResult<Vec<GeneralName<'a>>> {
-    seq.children()?
-        .collect_all()?
-        .iter()
-        .map(parse_general_name)
-        .collect()
-}
-
-fn parse_general_name<'a>(tlv: &Tlv<'a>) -> DerResult<GeneralName<'a>> {
-    let err = der::DerError;
-    if tlv.class != Class::ContextSpecific {
-        return Err(err);
-    }
-    let primitive = |gn: GeneralName<'a>| if tlv.constructed { Err(err) } else { Ok(gn) };
-    match tlv.tag {
-        0 => {
-            let mut fields = tlv.children()?;
-            let oid = fields.expect(tag::OID)?.content;
-            der::check_oid(oid)?;
-            let wrapper = fields.next_tlv()?;
-            fields.finish()?;
-            if !wrapper.is_context(0) || !wrapper.constructed {
-                return Err(err);
-            }
-            let value = der::read_all(wrapper.content)?;
-            Ok(GeneralName::Other { oid, value })
-        }
-        1 => primitive(GeneralName::Email(tlv.content)),
-        2 => primitive(GeneralName::Dns(tlv.content)),
-        3 => tlv.children().map(|_| GeneralName::X400),
-        4 if tlv.constructed => {
-            let name = der::read_all(tlv.content)?;
-            Ok(GeneralName::Directory(names::parse_name(&name)?))
-        }
-        5 => edi_party(tlv),
-        6 => primitive(GeneralName::Uri(tlv.content)),
-        7 => primitive(GeneralName::Ip(tlv.content)),
-        8 => {
-            der::check_oid(tlv.content)?;
-            primitive(GeneralName::RegisteredId(tlv.content))
-        }
-        _ => Err(err),
-    }
-}
-
-/// EDIPartyName: `[0] nameAssigner OPTIONAL, [1] partyName`, both DirectoryStrings.
-fn edi_party<'a>(tlv: &Tlv<'a>) -> DerResult<GeneralName<'a>> {
-    let mut fields = tlv.children()?;
-    let _assigner = fields.next_if(|t| t.is_context(0))?;
-    let party = fields.next_tlv()?;
-    fields.finish()?;
-    if !party.is_context(1) {
-        return Err(der::DerError);
-    }
-    Ok(GeneralName::EdiParty)
-}
-
-/// OtherName types OpenSSL prints by name, with the string type each must have.
-fn special_other_name(oid: &[u8]) -> Option<(&'static str, u32)> {
-    match oid {
-        known::SMTP_UTF8_MAILBOX => Some(("SmtpUTF8Mailbox", tag::UTF8_STRING)),
-        known::XMPP_ADDR => Some(("XmppAddr", tag::UTF8_STRING)),
-        known::SRV_NAME => Some(("SRVName", tag::IA5_STRING)),
-        known::MS_UPN => Some(("UPN", tag::UTF8_STRING)),
-        known::NAI_REALM => Some(("NAIRealm", tag::UTF8_STRING)),
-        _ => None,
-    }
-}
-
-impl GeneralName<'_> {
-    /// `i2v_GENERAL_NAME`; `None` makes the whole extension fall back to a dump.
-    fn to_conf_value(&self) -> Option<ConfValue> {
-        match self {
-            GeneralName::Other { oid, value } => other_name_value(oid, value),
-            GeneralName::X400 => Some(ConfValue::pair("X400Name", "<unsupported>")),
-            GeneralName::EdiParty => Some(ConfValue::pair("EdiPartyName", "<unsupported>")),
-            GeneralName::Email(s) => ConfValue::checked_pair("email", s),
-            GeneralName::Dns(s) => ConfValue::checked_pair("DNS", s),
-            GeneralName::Uri(s) => ConfValue::checked_pair("URI", s),
-            GeneralName::Directory(entries) => {
-                Some(ConfValue::pair("DirName", names::legacy_oneline(entries, 256)))
-            }
-            GeneralName::Ip(bytes) => Some(ConfValue::pair("IP Address", ip_text(bytes))),
-            GeneralName::RegisteredId(oid) => Some(ConfValue::pair(
-                "Registered ID",
-                oids::long_name_truncated(oid, 256),
-            )),
-        }
-    }
-
-    /// `GENERAL_NAME_print`.
-    fn print(&self, out: &mut Vec<u8>) {
-        match self {
-            GeneralName::Other { oid, value } => {
-                let special = special_other_name(oid);
-                let expected = special.map_or(tag::UTF8_STRING, |(_, t)| t);
-                match special {
-                    Some((label, _)) if value.is_universal(expected) => {
-                        out.put_str("othername:");
-                        out.put_str(label);
-                        out.put_str(":");
-                        out.extend_from_slice(c_str(value.content));
-                    }
-                    _ => out.put_str("othername:<unsupported>"),
-                }
-            }
-            GeneralName::X400 => out.put_str("X400Name:<unsupported>"),
-            GeneralName::EdiParty => out.put_str("EdiPartyName:<unsupported>"),
-            GeneralName::Email(s) => {
-                out.put_str("email:");
-                ascii_dump(out, s);
-            }
-            GeneralName::Dns(s) => {
-                out.put_str("DNS:");
-                ascii_dump(out, s);
-            }
-            GeneralName::Uri(s) => {
-                out.put_str("URI:");
-                ascii_dump(out, s);
-            }
-            GeneralName::Directory(entries) => {
-                out.put_str("DirName:");
-                names::print_oneline(out, entries);
-            }
-            GeneralName::Ip(bytes) => {
-                out.put_str("IP Address:");
-                out.put_str(&ip_text(bytes));
-            }
-            GeneralName::RegisteredId(oid) => {
-                out.put_str("Registered ID:");
-                out.put_str(&oids::long_name(oid));
-            }
-        }
-    }
-}
-
-fn other_name_value(oid: &[u8], value: &Tlv<'_>) -> Option<ConfValue> {
-    if let Some((label, expected)) = special_other_name(oid) {
-        if !value.is_universal(expected) {
-            return None;
-        }
-        return ConfValue::checked_pair(format!("othername: {label}:"), value.content);
-    }
-    let name = format!("othername: {}:", oids::long_name_truncated(oid, 256));
-    let printable = value.is_universal(tag::IA5_STRING) || value.is_universal(tag::UTF8_STRING);
-    if printable && !value.content.contains(&0) {
-        return Some(ConfValue::pair(name, value.content));
-    }
-    Some(ConfValue::pair(name, "<unsupported>"))
-}
-
-/// `ossl_ipaddr_to_asc`: dotted quad, eight uncompressed hex groups, or a length note.
-fn ip_text(bytes: &[u8]) -> String {
-    match bytes {
-        [a, b, c, d] => format!("{a}.{b}.{c}.{d}"),
-        _ if bytes.len() == 16 => bytes
-            .chunks(2)
-            .map(|pair| {
-                let hi = pair.first().copied().unwrap_or(0);
-                let lo = pair.get(1).copied().unwrap_or(0);
-                format!("{:X}", u16::from(hi) << 8 | u16::from(lo))
-            })
-            .collect::<Vec<_>>()
-            .join(":"),
-        _ => format!("<invalid length={}>", bytes.len()),
-    }
-}
-
-/// OpenSSL's `print_gens`: one name per line at `indent + 2`, no final newline.
-fn print_general_names(out: &mut Vec<u8>, list: &[GeneralName<'_>], indent: usize) {
-    for (i, name) in list.iter().enumerate() {
-        if i > 0 {
-            out.put_str("\n");
-        }
-        out.put_spaces(indent + 2);
-        name.print(out);
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -794,7 +612,12 @@ fn ocsp_no_check(_out: &mut Vec<u8>, item: &Tlv<'_>, _indent: usize) -> Option<(
 fn issuer_sign_tool(out: &mut Vec<u8>, item: &Tlv<'_>, indent: usize) -> Option<()> {
     let mut fields = item.sequence().ok()?;
     let mut parts = Vec::new();
-    for label in ["signTool    : ", "cATool      : ", "signToolCert: ", "cAToolCert  : "] {
+    for label in [
+        "signTool    : ",
+        "cATool      : ",
+        "signToolCert: ",
+        "cAToolCert  : ",
+    ] {
         parts.push((label, fields.expect(tag::UTF8_STRING).ok()?.content));
     }
     fields.finish().ok()?;
@@ -900,7 +723,9 @@ fn dist_point<'a>(tlv: &Tlv<'a>) -> DerResult<DistPoint<'a>> {
     let issuer = fields.next_if(|t| t.is_context(2))?;
     fields.finish()?;
     let name = match name {
-        Some(wrapper) if wrapper.constructed => Some(dist_point_name(&der::read_all(wrapper.content)?)?),
+        Some(wrapper) if wrapper.constructed => {
+            Some(dist_point_name(&der::read_all(wrapper.content)?)?)
+        }
         Some(_) => return Err(der::DerError),
         None => None,
     };
@@ -988,162 +813,5 @@ fn print_reasons(out: &mut Vec<u8>, bits: &[u8], indent: usize) {
     } else {
         out.put_str(&set.join(", "));
         out.put_str("\n");
-    }
-}
-
-/// A PolicyQualifierInfo.
-enum Qualifier<'a> {
-    Cps(&'a [u8]),
-    Notice(UserNotice<'a>),
-    Other(&'a [u8]),
-}
-
-/// A UserNotice: optional (organization, numbers) reference and explicit text.
-struct UserNotice<'a> {
-    reference: Option<(&'a [u8], Vec<Integer>)>,
-    text: Option<&'a [u8]>,
-}
-
-/// DisplayText: IA5String, VisibleString, BMPString or UTF8String.
-fn display_text<'a>(tlv: &Tlv<'a>) -> DerResult<&'a [u8]> {
-    let ok = tlv.class == Class::Universal
-        && !tlv.constructed
-        && matches!(tlv.tag, 12 | 22 | 26 | 30);
-    if ok {
-        Ok(tlv.content)
-    } else {
-        Err(der::DerError)
-    }
-}
-
-fn is_display_text(tlv: &Tlv<'_>) -> bool {
-    display_text(tlv).is_ok()
-}
-
-fn user_notice<'a>(tlv: &Tlv<'a>) -> DerResult<UserNotice<'a>> {
-    let mut fields = tlv.sequence()?;
-    let reference = match fields.next_if(|t| t.is_universal(tag::SEQUENCE))? {
-        Some(seq) => {
-            let mut parts = seq.sequence()?;
-            let organization = display_text(&parts.next_tlv()?)?;
-            let mut numbers = Vec::new();
-            for n in parts.expect(tag::SEQUENCE)?.sequence()?.collect_all()? {
-                numbers.push(Integer::from_content(n.expect(tag::INTEGER)?)?);
-            }
-            parts.finish()?;
-            Some((organization, numbers))
-        }
-        None => None,
-    };
-    let text = match fields.next_if(is_display_text)? {
-        Some(t) => Some(t.content),
-        None => None,
-    };
-    fields.finish()?;
-    Ok(UserNotice { reference, text })
-}
-
-fn qualifier<'a>(tlv: &Tlv<'a>) -> DerResult<Qualifier<'a>> {
-    let mut fields = tlv.sequence()?;
-    let id = fields.expect(tag::OID)?.content;
-    der::check_oid(id)?;
-    let value = fields.next_tlv()?;
-    fields.finish()?;
-    Ok(match id {
-        known::ID_QT_CPS => Qualifier::Cps(value.expect(tag::IA5_STRING)?),
-        known::ID_QT_UNOTICE => Qualifier::Notice(user_notice(&value)?),
-        _ => Qualifier::Other(id),
-    })
-}
-
-/// A PolicyInformation: the policy OID and its qualifiers, if the field is present.
-type PolicyInfo<'a> = (&'a [u8], Option<Vec<Qualifier<'a>>>);
-
-fn policy_info<'a>(tlv: &Tlv<'a>) -> DerResult<PolicyInfo<'a>> {
-    let mut fields = tlv.sequence()?;
-    let id = fields.expect(tag::OID)?.content;
-    der::check_oid(id)?;
-    let qualifiers = match fields.next_opt()? {
-        Some(list) => Some(
-            list.sequence()?
-                .collect_all()?
-                .iter()
-                .map(qualifier)
-                .collect::<DerResult<Vec<_>>>()?,
-        ),
-        None => None,
-    };
-    fields.finish()?;
-    Ok((id, qualifiers))
-}
-
-fn certificate_policies(out: &mut Vec<u8>, item: &Tlv<'_>, indent: usize) -> Option<()> {
-    let policies: Vec<PolicyInfo<'_>> = item
-        .sequence()
-        .ok()?
-        .collect_all()
-        .ok()?
-        .iter()
-        .map(policy_info)
-        .collect::<DerResult<_>>()
-        .ok()?;
-    for (i, (id, qualifiers)) in policies.iter().enumerate() {
-        if i > 0 {
-            out.put_str("\n");
-        }
-        out.put_spaces(indent);
-        out.put_str("Policy: ");
-        out.put_str(&oids::long_name(id));
-        if let Some(qualifiers) = qualifiers {
-            out.put_str("\n");
-            print_qualifiers(out, qualifiers, indent + 2);
-        }
-    }
-    Some(())
-}
-
-fn print_qualifiers(out: &mut Vec<u8>, qualifiers: &[Qualifier<'_>], indent: usize) {
-    for (i, q) in qualifiers.iter().enumerate() {
-        if i > 0 {
-            out.put_str("\n");
-        }
-        match q {
-            Qualifier::Cps(uri) => {
-                out.put_spaces(indent);
-                out.put_str("CPS: ");
-                out.extend_from_slice(c_str(uri));
-            }
-            Qualifier::Notice(notice) => {
-                out.put_spaces(indent);
-                out.put_str("User Notice:\n");
-                print_notice(out, notice, indent + 2);
-            }
-            Qualifier::Other(id) => {
-                out.put_spaces(indent + 2);
-                out.put_str("Unknown Qualifier: ");
-                out.put_str(&oids::long_name(id));
-            }
-        }
-    }
-}
-
-fn print_notice(out: &mut Vec<u8>, notice: &UserNotice<'_>, indent: usize) {
-    if let Some((organization, numbers)) = &notice.reference {
-        out.put_spaces(indent);
-        out.put_str("Organization: ");
-        out.extend_from_slice(c_str(organization));
-        out.put_str("\n");
-        out.put_spaces(indent);
-        out.put_str(if numbers.len() > 1 { "Numbers: " } else { "Number: " });
-        let texts: Vec<String> = numbers.iter().map(integer_text).collect();
-        out.put_str(&texts.join(", "));
-        if notice.text.is_some() {
-            out.put_str("\n");
-        }
-    }
-    if let Some(text) = notice.text {
-        out.put_spaces(indent);
-        out.put_str("Explicit Text: ");
-        out.extend_from_slice(c_str(text));
     }
 }

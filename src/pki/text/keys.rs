@@ -4,6 +4,7 @@
 //! Public keys appear inside `x509 -text` (each line indented by the caller); private keys
 //! are the whole of `pkey -text -noout`. Key material is written straight into the sink.
 
+use super::curves::{self, Curve};
 use super::der::{self, tag, DerError, DerResult, Integer, Reader, Tlv};
 use super::oids::{self, known};
 use super::Sink;
@@ -44,113 +45,13 @@ impl KeyError {
 
 type KeyResult<T> = Result<T, KeyError>;
 
-/// `(short name, order bits, NIST name)` of the named curves OpenSSL 3.0 knows. The order
-/// size is what `Public-Key: (N bit)` shows and fixes the private scalar's printed length.
-static CURVES: &[(&str, usize, Option<&str>)] = &[
-    ("secp112r1", 112, None),
-    ("secp112r2", 110, None),
-    ("secp128r1", 128, None),
-    ("secp128r2", 126, None),
-    ("secp160k1", 161, None),
-    ("secp160r1", 161, None),
-    ("secp160r2", 161, None),
-    ("secp192k1", 192, None),
-    ("secp224k1", 225, None),
-    ("secp224r1", 224, Some("P-224")),
-    ("secp256k1", 256, None),
-    ("secp384r1", 384, Some("P-384")),
-    ("secp521r1", 521, Some("P-521")),
-    ("prime192v1", 192, Some("P-192")),
-    ("prime192v2", 192, None),
-    ("prime192v3", 192, None),
-    ("prime239v1", 239, None),
-    ("prime239v2", 239, None),
-    ("prime239v3", 239, None),
-    ("prime256v1", 256, Some("P-256")),
-    ("sect113r1", 113, None),
-    ("sect113r2", 113, None),
-    ("sect131r1", 131, None),
-    ("sect131r2", 131, None),
-    ("sect163k1", 163, Some("K-163")),
-    ("sect163r1", 162, None),
-    ("sect163r2", 163, Some("B-163")),
-    ("sect193r1", 193, None),
-    ("sect193r2", 193, None),
-    ("sect233k1", 232, Some("K-233")),
-    ("sect233r1", 233, Some("B-233")),
-    ("sect239k1", 238, None),
-    ("sect283k1", 281, Some("K-283")),
-    ("sect283r1", 282, Some("B-283")),
-    ("sect409k1", 407, Some("K-409")),
-    ("sect409r1", 409, Some("B-409")),
-    ("sect571k1", 570, Some("K-571")),
-    ("sect571r1", 570, Some("B-571")),
-    ("c2pnb163v1", 163, None),
-    ("c2pnb163v2", 162, None),
-    ("c2pnb163v3", 162, None),
-    ("c2pnb176v1", 161, None),
-    ("c2tnb191v1", 191, None),
-    ("c2tnb191v2", 190, None),
-    ("c2tnb191v3", 189, None),
-    ("c2pnb208w1", 193, None),
-    ("c2tnb239v1", 238, None),
-    ("c2tnb239v2", 237, None),
-    ("c2tnb239v3", 236, None),
-    ("c2pnb272w1", 257, None),
-    ("c2pnb304w1", 289, None),
-    ("c2tnb359v1", 353, None),
-    ("c2pnb368w1", 353, None),
-    ("c2tnb431r1", 418, None),
-    ("wap-wsg-idm-ecid-wtls1", 112, None),
-    ("wap-wsg-idm-ecid-wtls3", 163, None),
-    ("wap-wsg-idm-ecid-wtls4", 113, None),
-    ("wap-wsg-idm-ecid-wtls5", 163, None),
-    ("wap-wsg-idm-ecid-wtls6", 112, None),
-    ("wap-wsg-idm-ecid-wtls7", 161, None),
-    ("wap-wsg-idm-ecid-wtls8", 113, None),
-    ("wap-wsg-idm-ecid-wtls9", 161, None),
-    ("wap-wsg-idm-ecid-wtls10", 232, None),
-    ("wap-wsg-idm-ecid-wtls11", 233, None),
-    ("wap-wsg-idm-ecid-wtls12", 224, None),
-    ("brainpoolP160r1", 160, None),
-    ("brainpoolP160t1", 160, None),
-    ("brainpoolP192r1", 192, None),
-    ("brainpoolP192t1", 192, None),
-    ("brainpoolP224r1", 224, None),
-    ("brainpoolP224t1", 224, None),
-    ("brainpoolP256r1", 256, None),
-    ("brainpoolP256t1", 256, None),
-    ("brainpoolP320r1", 320, None),
-    ("brainpoolP320t1", 320, None),
-    ("brainpoolP384r1", 384, None),
-    ("brainpoolP384t1", 384, None),
-    ("brainpoolP512r1", 512, None),
-    ("brainpoolP512t1", 512, None),
-    ("SM2", 256, None),
-];
-
-/// A named curve: its short name, order size in bits and NIST alias.
-struct Curve {
-    name: &'static str,
-    order_bits: usize,
-    nist: Option<&'static str>,
-}
-
 fn curve_for(params: Option<&Tlv<'_>>) -> KeyResult<Curve> {
     let oid = match params {
         Some(p) if p.is_universal(tag::OID) => p.content,
         // Explicit curve parameters (a SEQUENCE) are rare and not rendered here.
         _ => return Err(KeyError::Unsupported("EC key without a named curve".into())),
     };
-    let sn = oids::lookup(oid).map(|(sn, _)| sn);
-    CURVES
-        .iter()
-        .find(|(name, _, _)| Some(*name) == sn)
-        .map(|(name, order_bits, nist)| Curve {
-            name,
-            order_bits: *order_bits,
-            nist: *nist,
-        })
+    curves::by_oid(oid)
         .ok_or_else(|| KeyError::Unsupported(format!("EC curve {}", oids::dotted(oid))))
 }
 
@@ -181,9 +82,10 @@ fn ecx_kind(oid: &[u8]) -> Option<(&'static str, usize)> {
     }
 }
 
-/// `print_labeled_bignum`: small values in decimal and hex, large ones as a colon dump
-/// of 15 bytes per line with a leading `00` when the top bit is set.
-fn labeled_bignum(out: &mut dyn Sink, label: Option<&str>, negative: bool, value: &[u8]) {
+/// `print_labeled_bignum` for the non-negative numbers of a key: small values in decimal
+/// and hex, large ones as a colon dump of 15 bytes per line with a leading `00` when the
+/// top bit is set.
+fn labeled_bignum(out: &mut dyn Sink, label: Option<&str>, value: &[u8]) {
     let (label, space) = match label {
         Some(label) => (label, " "),
         None => ("", ""),
@@ -195,20 +97,18 @@ fn labeled_bignum(out: &mut dyn Sink, label: Option<&str>, negative: bool, value
         out.put_str("0\n");
         return;
     }
-    let sign = if negative { "-" } else { "" };
     if magnitude.len() <= 8 {
-        let word = magnitude.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        let word = magnitude
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
         out.put_str(space);
-        out.put_str(sign);
         out.put_dec(word);
-        out.put_str(" (");
-        out.put_str(sign);
-        out.put_str("0x");
+        out.put_str(" (0x");
         out.put_hex_u64(word);
         out.put_str(")\n");
         return;
     }
-    out.put_str(if negative { " (Negative)\n" } else { "\n" });
+    out.put_str("\n");
     out.put_str("    ");
     let mut count = 0usize;
     let mut separator = false;
@@ -218,7 +118,7 @@ fn labeled_bignum(out: &mut dyn Sink, label: Option<&str>, negative: bool, value
         separator = true;
     }
     for byte in magnitude {
-        if count % 15 == 0 && count > 0 {
+        if count.is_multiple_of(15) && count > 0 {
             out.put_str(":\n    ");
             separator = false;
         }
@@ -269,48 +169,62 @@ pub(super) fn public_key_text(out: &mut dyn Sink, spki: &Tlv<'_>) -> KeyResult<(
     let key = der::bit_string(fields.expect(tag::BIT_STRING)?.content)?;
     fields.finish()?;
     match alg.oid {
-        known::RSA_ENCRYPTION | known::RSASSA_PSS => {
-            let mut rsa = der::read_all(&key)?.sequence()?;
-            let n = read_bignum(&mut rsa)?;
-            let e = read_bignum(&mut rsa)?;
-            rsa.finish()?;
-            out.put_str("Public-Key: (");
-            out.put_dec(der::bit_length(n) as u64);
-            out.put_str(" bit)\n");
-            labeled_bignum(out, Some("Modulus:"), false, n);
-            labeled_bignum(out, Some("Exponent:"), false, e);
-            if alg.oid == known::RSASSA_PSS {
-                pss_key_restrictions(out, alg.params.as_ref())?;
-            }
-            Ok(())
-        }
-        known::EC_PUBLIC_KEY => {
-            let curve = curve_for(alg.params.as_ref())?;
-            check_point(&key)?;
-            out.put_str("Public-Key: (");
-            out.put_dec(curve.order_bits as u64);
-            out.put_str(" bit)\n");
-            labeled_buf(out, "pub:", &key);
-            curve_lines(out, &curve);
-            Ok(())
-        }
+        known::RSA_ENCRYPTION | known::RSASSA_PSS => rsa_public(out, &alg, &key),
+        known::EC_PUBLIC_KEY => ec_public(out, &alg, &key),
         known::DSA => dsa_public(out, alg.params.as_ref(), &key),
         oid => match ecx_kind(oid) {
-            Some((label, len)) => {
-                if alg.params.is_some() || key.len() != len {
-                    return Err(KeyError::Malformed("bad ECX public key"));
-                }
-                out.put_str(label);
-                out.put_str(" Public-Key:\n");
-                labeled_buf(out, "pub:", &key);
-                Ok(())
-            }
+            Some(kind) => ecx_public(out, &alg, kind, &key),
             None => Err(KeyError::Unsupported(format!(
                 "public key algorithm {}",
                 oids::long_name(oid)
             ))),
         },
     }
+}
+
+/// RSAPublicKey: size, modulus and exponent, plus an RSA-PSS key's restrictions.
+fn rsa_public(out: &mut dyn Sink, alg: &AlgId<'_>, key: &[u8]) -> KeyResult<()> {
+    let mut rsa = der::read_all(key)?.sequence()?;
+    let n = read_bignum(&mut rsa)?;
+    let e = read_bignum(&mut rsa)?;
+    rsa.finish()?;
+    out.put_str("Public-Key: (");
+    out.put_dec(der::bit_length(n) as u64);
+    out.put_str(" bit)\n");
+    labeled_bignum(out, Some("Modulus:"), n);
+    labeled_bignum(out, Some("Exponent:"), e);
+    if alg.oid == known::RSASSA_PSS {
+        pss_key_restrictions(out, alg.params.as_ref())?;
+    }
+    Ok(())
+}
+
+/// An EC point on a named curve, printed in the encoding it came in.
+fn ec_public(out: &mut dyn Sink, alg: &AlgId<'_>, point: &[u8]) -> KeyResult<()> {
+    let curve = curve_for(alg.params.as_ref())?;
+    check_point(point)?;
+    out.put_str("Public-Key: (");
+    out.put_dec(curve.order_bits as u64);
+    out.put_str(" bit)\n");
+    labeled_buf(out, "pub:", point);
+    curve_lines(out, &curve);
+    Ok(())
+}
+
+/// X25519, X448, Ed25519 and Ed448: the raw public key, which must have no parameters.
+fn ecx_public(
+    out: &mut dyn Sink,
+    alg: &AlgId<'_>,
+    (label, len): (&str, usize),
+    key: &[u8],
+) -> KeyResult<()> {
+    if alg.params.is_some() || key.len() != len {
+        return Err(KeyError::Malformed("bad ECX public key"));
+    }
+    out.put_str(label);
+    out.put_str(" Public-Key:\n");
+    labeled_buf(out, "pub:", key);
+    Ok(())
 }
 
 /// A point encoding must at least name a known form (OpenSSL also checks the curve
@@ -340,10 +254,10 @@ fn dsa_public(out: &mut dyn Sink, params: Option<&Tlv<'_>>, key: &[u8]) -> KeyRe
     out.put_str("Public-Key: (");
     out.put_dec(der::bit_length(p) as u64);
     out.put_str(" bit)\n");
-    labeled_bignum(out, Some("pub: "), false, y);
-    labeled_bignum(out, Some("P:   "), false, p);
-    labeled_bignum(out, Some("Q:   "), false, q);
-    labeled_bignum(out, Some("G:   "), false, g);
+    labeled_bignum(out, Some("pub: "), y);
+    labeled_bignum(out, Some("P:   "), p);
+    labeled_bignum(out, Some("Q:   "), q);
+    labeled_bignum(out, Some("G:   "), g);
     Ok(())
 }
 
@@ -458,7 +372,11 @@ fn pss_key_restrictions(out: &mut dyn Sink, params: Option<&Tlv<'_>>) -> KeyResu
         Some(_) => return Err(KeyError::Malformed("negative PSS salt length")),
         None => 20,
     };
-    if pss.trailer_field.as_ref().is_some_and(|t| t.to_i64() != Some(1)) {
+    if pss
+        .trailer_field
+        .as_ref()
+        .is_some_and(|t| t.to_i64() != Some(1))
+    {
         return Err(KeyError::Malformed("bad PSS trailer field"));
     }
     out.put_str("PSS parameter restrictions:\n  Hash Algorithm: ");
@@ -466,7 +384,11 @@ fn pss_key_restrictions(out: &mut dyn Sink, params: Option<&Tlv<'_>>) -> KeyResu
     out.put_str(if hash == "SHA1" { " (default)\n" } else { "\n" });
     out.put_str("  Mask Algorithm: MGF1 with ");
     out.put_str(mgf1_hash);
-    out.put_str(if mgf1_hash == "SHA1" { " (default)\n" } else { "\n" });
+    out.put_str(if mgf1_hash == "SHA1" {
+        " (default)\n"
+    } else {
+        "\n"
+    });
     out.put_str("  Minimum Salt Length: ");
     out.put_dec(salt.unsigned_abs());
     out.put_str(if salt == 20 { " (default)\n" } else { "\n" });
@@ -498,8 +420,11 @@ fn render_private(out: &mut dyn Sink, pkcs8_der: &[u8], spki_der: &[u8]) -> KeyR
     let mut spki_fields = spki.sequence()?;
     let spki_alg = parse_alg_id(&spki_fields.next_tlv()?)?;
     let spki_key = der::bit_string(spki_fields.expect(tag::BIT_STRING)?.content)?;
+    spki_fields.finish()?;
     if spki_alg.oid != alg.oid {
-        return Err(KeyError::Malformed("public key does not belong to the private key"));
+        return Err(KeyError::Malformed(
+            "public key does not belong to the private key",
+        ));
     }
 
     match alg.oid {
@@ -533,7 +458,12 @@ fn render_private(out: &mut dyn Sink, pkcs8_der: &[u8], spki_der: &[u8]) -> KeyR
 }
 
 /// DSA: the private INTEGER, the public value from the SPKI, then the domain parameters.
-fn dsa_private(out: &mut dyn Sink, alg: &AlgId<'_>, private: &[u8], spki_key: &[u8]) -> KeyResult<()> {
+fn dsa_private(
+    out: &mut dyn Sink,
+    alg: &AlgId<'_>,
+    private: &[u8],
+    spki_key: &[u8],
+) -> KeyResult<()> {
     let x = {
         let tlv = der::read_all(private)?;
         if !tlv.is_universal(tag::INTEGER) || tlv.content.is_empty() {
@@ -546,11 +476,11 @@ fn dsa_private(out: &mut dyn Sink, alg: &AlgId<'_>, private: &[u8], spki_key: &[
     out.put_str("Private-Key: (");
     out.put_dec(der::bit_length(p) as u64);
     out.put_str(" bit)\n");
-    labeled_bignum(out, Some("priv:"), false, x);
-    labeled_bignum(out, Some("pub: "), false, y);
-    labeled_bignum(out, Some("P:   "), false, p);
-    labeled_bignum(out, Some("Q:   "), false, q);
-    labeled_bignum(out, Some("G:   "), false, g);
+    labeled_bignum(out, Some("priv:"), x);
+    labeled_bignum(out, Some("pub: "), y);
+    labeled_bignum(out, Some("P:   "), p);
+    labeled_bignum(out, Some("Q:   "), q);
+    labeled_bignum(out, Some("G:   "), g);
     Ok(())
 }
 
@@ -584,21 +514,21 @@ fn rsa_private(out: &mut dyn Sink, private: &[u8]) -> KeyResult<()> {
     out.put_str(" bit, ");
     out.put_dec(2 + extra.len() as u64);
     out.put_str(" primes)\n");
-    labeled_bignum(out, Some("modulus:"), false, n);
-    labeled_bignum(out, Some("publicExponent:"), false, e);
-    labeled_bignum(out, Some("privateExponent:"), false, d);
-    labeled_bignum(out, Some("prime1:"), false, p);
-    labeled_bignum(out, Some("prime2:"), false, q);
-    labeled_bignum(out, Some("exponent1:"), false, dp);
-    labeled_bignum(out, Some("exponent2:"), false, dq);
-    labeled_bignum(out, Some("coefficient:"), false, qinv);
+    labeled_bignum(out, Some("modulus:"), n);
+    labeled_bignum(out, Some("publicExponent:"), e);
+    labeled_bignum(out, Some("privateExponent:"), d);
+    labeled_bignum(out, Some("prime1:"), p);
+    labeled_bignum(out, Some("prime2:"), q);
+    labeled_bignum(out, Some("exponent1:"), dp);
+    labeled_bignum(out, Some("exponent2:"), dq);
+    labeled_bignum(out, Some("coefficient:"), qinv);
     for (i, [r, d, c]) in extra.iter().enumerate() {
         let index = i as u64 + 3;
         for (name, value) in [("prime", r), ("exponent", d), ("coefficient", c)] {
             out.put_str(name);
             out.put_dec(index);
             out.put_str(":");
-            labeled_bignum(out, None, false, value);
+            labeled_bignum(out, None, value);
         }
     }
     Ok(())
@@ -606,7 +536,12 @@ fn rsa_private(out: &mut dyn Sink, private: &[u8]) -> KeyResult<()> {
 
 /// ECPrivateKey: the scalar padded to the order size, the public point (embedded one
 /// first, as OpenSSL keeps its encoding, else the caller's), then the curve.
-fn ec_private(out: &mut dyn Sink, alg: &AlgId<'_>, private: &[u8], spki_point: &[u8]) -> KeyResult<()> {
+fn ec_private(
+    out: &mut dyn Sink,
+    alg: &AlgId<'_>,
+    private: &[u8],
+    spki_point: &[u8],
+) -> KeyResult<()> {
     let mut fields = der::read_all(private)?.sequence()?;
     let _version = fields.expect(tag::INTEGER)?;
     let scalar = fields.expect(tag::OCTET_STRING)?.content;
@@ -632,7 +567,9 @@ fn ec_private(out: &mut dyn Sink, alg: &AlgId<'_>, private: &[u8], spki_point: &
     out.put_str("Private-Key: (");
     out.put_dec(curve.order_bits as u64);
     out.put_str(" bit)\n");
-    let mut padded = zeroize::Zeroizing::new(vec![0u8; width - scalar.len()]);
+    // Sized up front so the scalar is never left behind by a reallocation.
+    let mut padded = zeroize::Zeroizing::new(Vec::with_capacity(width));
+    padded.resize(width - scalar.len(), 0u8);
     padded.extend_from_slice(scalar);
     labeled_buf(out, "priv:", &padded);
     labeled_buf(out, "pub:", &point);
@@ -646,13 +583,16 @@ mod tests {
 
     fn bignum(label: Option<&str>, bytes: &[u8]) -> String {
         let mut out = Vec::new();
-        labeled_bignum(&mut out, label, false, bytes);
+        labeled_bignum(&mut out, label, bytes);
         String::from_utf8(out).expect("ascii")
     }
 
     #[test]
     fn bignum_forms() {
-        assert_eq!(bignum(Some("Exponent:"), &[1, 0, 1]), "Exponent: 65537 (0x10001)\n");
+        assert_eq!(
+            bignum(Some("Exponent:"), &[1, 0, 1]),
+            "Exponent: 65537 (0x10001)\n"
+        );
         assert_eq!(bignum(Some("x:"), &[0]), "x: 0\n");
         assert_eq!(bignum(None, &[]), "0\n");
         let big: Vec<u8> = (0x80..0x91).collect();

@@ -81,7 +81,7 @@ fn canonical_check(value: &Tlv<'_>) -> DerResult<()> {
 /// Decodes a BMPString (width 2) or UniversalString (width 4) into code points,
 /// rejecting what OpenSSL's UTF-8 conversion rejects.
 fn decode_wide(data: &[u8], width: usize) -> DerResult<Vec<u32>> {
-    if data.len() % width != 0 {
+    if !data.len().is_multiple_of(width) {
         return Err(DerError);
     }
     data.chunks(width)

@@ -31,19 +31,6 @@ pub(super) fn lookup(oid: &[u8]) -> Option<(&'static str, &'static str)> {
         .map(|(_, sn, ln)| (*sn, *ln))
 }
 
-/// Whether OpenSSL knows this OID (has a NID for it).
-pub(super) fn is_known(oid: &[u8]) -> bool {
-    lookup(oid).is_some()
-}
-
-/// Short name if known, dotted form otherwise (name-entry field names).
-pub(super) fn short_name(oid: &[u8]) -> String {
-    match lookup(oid) {
-        Some((sn, _)) => sn.to_string(),
-        None => dotted(oid),
-    }
-}
-
 /// The attribute type name in a distinguished name: short name if known, otherwise
 /// the dotted form as it fits OpenSSL's 80-byte buffer.
 pub(super) fn field_name(oid: &[u8]) -> String {
@@ -176,7 +163,10 @@ mod tests {
 
     #[test]
     fn dotted_forms() {
-        assert_eq!(dotted(b"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b"), "1.2.840.113549.1.1.11");
+        assert_eq!(
+            dotted(b"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b"),
+            "1.2.840.113549.1.1.11"
+        );
         assert_eq!(dotted(b"\x55\x1d\x13"), "2.5.29.19");
         assert_eq!(dotted(b"\x88\x37\x01"), "2.999.1");
         assert_eq!(dotted(b"\x00"), "0.0");
@@ -189,10 +179,13 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(short_name(b"\x55\x04\x03"), "CN");
+        assert_eq!(field_name(b"\x55\x04\x03"), "CN");
         assert_eq!(long_name(b"\x55\x04\x03"), "commonName");
-        assert_eq!(long_name(b"\x2b\x06\x01\x05\x05\x07\x03\x01"), "TLS Web Server Authentication");
-        assert_eq!(short_name(b"\x2a\x03\x04"), "1.2.3.4");
+        assert_eq!(
+            long_name(b"\x2b\x06\x01\x05\x05\x07\x03\x01"),
+            "TLS Web Server Authentication"
+        );
+        assert_eq!(field_name(b"\x2a\x03\x04"), "1.2.3.4");
         assert_eq!(long_name_truncated(b"\x55\x04\x03", 5), "comm");
     }
 }

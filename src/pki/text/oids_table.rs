@@ -6,6 +6,7 @@
 //! Do not edit by hand; regenerate from a newer obj_dat.h if OpenSSL adds objects.
 
 /// `(OID content octets, short name, long name)`, sorted by content octets.
+#[rustfmt::skip]
 pub(super) static OBJECTS: &[(&[u8], &str, &str)] = &[
     (b"\x03\xa2\x31\x05\x03\x01\x09\x01", "CAMELLIA-128-ECB", "camellia-128-ecb"),
     (b"\x03\xa2\x31\x05\x03\x01\x09\x03", "CAMELLIA-128-OFB", "camellia-128-ofb"),

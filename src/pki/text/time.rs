@@ -117,7 +117,13 @@ fn parse(text: &[u8], generalized: bool) -> Option<Tm> {
         match slot {
             0 => tm.year = i64::from(n) * 100,
             1 if generalized => tm.year += i64::from(n),
-            1 => tm.year = if n < 50 { 2000 + i64::from(n) } else { 1900 + i64::from(n) },
+            1 => {
+                tm.year = if n < 50 {
+                    2000 + i64::from(n)
+                } else {
+                    1900 + i64::from(n)
+                }
+            }
             2 => tm.month = n,
             3 => {
                 if n > days_in_month(tm.year, tm.month) {

@@ -1,0 +1,176 @@
+//! Open file handles. A read handle holds the bytes the file had when it was opened; a write
+//! handle buffers what is written until a flush, fsync or release commits it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use zeroize::Zeroizing;
+
+use super::error::{FsError, FsResult};
+use super::types::Caller;
+use super::view::{FileData, FileName};
+
+/// The most a write handle buffers: large enough for any certificate chain or key file.
+pub const MAX_WRITE: usize = crate::pki::MAX_CERT_INPUT;
+
+pub enum Handle {
+    Read { data: FileData },
+    Write(WriteHandle),
+}
+
+/// What a write handle writes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    File(FileName),
+    Temp(String),
+}
+
+pub struct WriteHandle {
+    store: String,
+    alias: String,
+    target: Target,
+    #[allow(dead_code)] // kept for the audit of who opened it
+    opener: Caller,
+    buffer: Zeroizing<Vec<u8>>,
+    /// Bytes were written since the last commit.
+    written: bool,
+    /// The handle emptied the file (O_TRUNC or truncate) since the last commit.
+    truncated: bool,
+}
+
+impl WriteHandle {
+    /// A handle on `target`; without `truncate` it starts from the current content, so that
+    /// a program that rewrites part of a file in place commits the whole file.
+    pub fn new(store: String, alias: String, target: Target, opener: Caller, truncate: bool, current: &FileData) -> Self {
+        WriteHandle {
+            store,
+            alias,
+            target,
+            opener,
+            buffer: Zeroizing::new(if truncate { Vec::new() } else { current.to_vec() }),
+            written: false,
+            truncated: truncate,
+        }
+    }
+}
+
+/// A commit to carry out: a copy of the buffer, taken under the handle table's lock.
+pub struct PendingCommit {
+    pub store: String,
+    pub alias: String,
+    pub target: Target,
+    pub bytes: Zeroizing<Vec<u8>>,
+}
+
+#[derive(Default)]
+pub struct Handles {
+    map: Mutex<HashMap<u64, Handle>>,
+    next: AtomicU64,
+}
+
+impl Handles {
+    pub fn insert(&self, handle: Handle) -> u64 {
+        let fh = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        self.lock().insert(fh, handle);
+        fh
+    }
+
+    /// Drops a handle; its buffer is zeroed as it goes.
+    pub fn remove(&self, fh: u64) {
+        self.lock().remove(&fh);
+    }
+
+    pub fn read(&self, fh: u64, offset: u64, size: u32) -> FsResult<Vec<u8>> {
+        let map = self.lock();
+        let bytes: &[u8] = match map.get(&fh) {
+            Some(Handle::Read { data }) => data,
+            Some(Handle::Write(w)) => &w.buffer,
+            None => return Err(bad_handle(fh)),
+        };
+        let start = (offset as usize).min(bytes.len());
+        let end = start.saturating_add(size as usize).min(bytes.len());
+        Ok(bytes[start..end].to_vec())
+    }
+
+    pub fn write(&self, fh: u64, offset: u64, data: &[u8]) -> FsResult<u32> {
+        let mut map = self.lock();
+        let handle = match map.get_mut(&fh) {
+            Some(Handle::Write(w)) => w,
+            Some(Handle::Read { .. }) => return Err(FsError::new(libc::EBADF, "handle opened for reading")),
+            None => return Err(bad_handle(fh)),
+        };
+        let offset = offset as usize;
+        let end = offset
+            .checked_add(data.len())
+            .filter(|&end| end <= MAX_WRITE)
+            .ok_or_else(|| FsError::new(libc::EFBIG, format!("files here are at most {MAX_WRITE} bytes")))?;
+        if handle.buffer.len() < end {
+            handle.buffer.resize(end, 0);
+        }
+        handle.buffer[offset..end].copy_from_slice(data);
+        handle.written = true;
+        Ok(data.len() as u32)
+    }
+
+    /// Truncates a write handle's buffer; `false` when `fh` is not a write handle.
+    pub fn truncate(&self, fh: u64, size: u64) -> FsResult<bool> {
+        let mut map = self.lock();
+        let Some(Handle::Write(handle)) = map.get_mut(&fh) else {
+            return Ok(false);
+        };
+        let size = usize::try_from(size)
+            .ok()
+            .filter(|&s| s <= MAX_WRITE)
+            .ok_or_else(|| FsError::new(libc::EFBIG, format!("files here are at most {MAX_WRITE} bytes")))?;
+        handle.buffer.resize(size, 0);
+        if size == 0 {
+            handle.truncated = true;
+        } else {
+            handle.written = true;
+        }
+        Ok(true)
+    }
+
+    /// What a flush (or, with `release`, the final release) of `fh` must commit, if anything.
+    ///
+    /// A handle that wrote commits its buffer. One that only truncated asks to store an empty
+    /// certificate or key, which is refused (EBADMSG) while the handle stays open: that is the
+    /// early flush a shell makes before the command behind `>` writes. Anything else (`touch`,
+    /// a second close of a dup, a reader) commits nothing.
+    pub fn take_commit(&self, fh: u64, release: bool) -> FsResult<Option<PendingCommit>> {
+        let mut map = self.lock();
+        let handle = match map.get_mut(&fh) {
+            Some(Handle::Write(w)) => w,
+            Some(Handle::Read { .. }) => return Ok(None),
+            None if release => return Ok(None),
+            None => return Err(bad_handle(fh)),
+        };
+        let is_temp = matches!(handle.target, Target::Temp(_));
+        if !handle.written && !(handle.truncated && is_temp) {
+            if handle.truncated && !release {
+                return Err(FsError::new(
+                    libc::EBADMSG,
+                    "an empty file is not a certificate or key (nothing was written)",
+                ));
+            }
+            return Ok(None);
+        }
+        handle.written = false;
+        handle.truncated = false;
+        Ok(Some(PendingCommit {
+            store: handle.store.clone(),
+            alias: handle.alias.clone(),
+            target: handle.target.clone(),
+            bytes: handle.buffer.clone(),
+        }))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Handle>> {
+        self.map.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn bad_handle(fh: u64) -> FsError {
+    FsError::new(libc::EBADF, format!("no open handle {fh}"))
+}

@@ -1,0 +1,847 @@
+//! The filesystem semantics of the mount (../shared/spec/filesystem.md), in plain Rust: no FUSE
+//! types. Every method answers one kernel request for one caller and returns an errno on
+//! refusal; the fuser adapter in `crate::fuse` only translates.
+//!
+//! Reads are served from an in-memory [`view::View`] of the store. Writes are buffered per open
+//! handle and committed to the store at flush, fsync or release; the view is then rebuilt from
+//! the store and what changed is queued as kernel invalidations.
+
+mod error;
+mod handles;
+mod inodes;
+pub mod names;
+mod nodes;
+mod types;
+mod view;
+
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::SystemTime;
+
+pub use error::{FsError, FsResult};
+pub use types::{
+    Attr, Caller, DirEntry, Ino, Invalidation, NodeKind, Opened, SetAttr, StatFs, RENAME_EXCHANGE,
+    RENAME_NOREPLACE, ROOT_INO,
+};
+
+use handles::{Handle, Handles, Target, WriteHandle};
+use inodes::{Inodes, Node};
+use view::{Changes, FileData, FileName, View};
+
+use crate::store::{self, Access, Database};
+
+/// How many temporary files one alias directory may hold, and how large each may grow.
+const MAX_TEMP_FILES: usize = 16;
+const MAX_TEMP_SIZE: usize = crate::pki::MAX_CERT_INPUT;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FsOptions {
+    /// Refuse every change with EROFS.
+    pub read_only: bool,
+}
+
+/// A temporary file: in memory only, gone at unmount.
+#[derive(Clone)]
+struct TempFile {
+    name: String,
+    data: FileData,
+    mtime: SystemTime,
+}
+
+/// What the mount shows beyond the store: alias directories made with mkdir that hold no entry
+/// yet, and temporary files.
+#[derive(Default)]
+struct Scratch {
+    /// store name → aliases, in creation order.
+    empty_aliases: HashMap<String, Vec<String>>,
+    /// (store, alias) → temporary files.
+    temps: HashMap<(String, String), Vec<TempFile>>,
+}
+
+struct State {
+    view: View,
+    inodes: Inodes,
+    scratch: Scratch,
+}
+
+/// The filesystem: a store and the view of it the kernel is served.
+pub struct VecsFs {
+    db: Mutex<Database>,
+    state: RwLock<State>,
+    handles: Handles,
+    invalidations: Mutex<Vec<Invalidation>>,
+    options: FsOptions,
+}
+
+impl VecsFs {
+    pub fn open_db(db_path: &Path, options: FsOptions) -> FsResult<VecsFs> {
+        let db = Database::open(db_path)?;
+        let view = View::from_snapshot(db.snapshot()?);
+        Ok(VecsFs {
+            db: Mutex::new(db),
+            state: RwLock::new(State {
+                view,
+                inodes: Inodes::new(),
+                scratch: Scratch::default(),
+            }),
+            handles: Handles::default(),
+            invalidations: Mutex::new(Vec::new()),
+            options,
+        })
+    }
+
+    pub fn lookup(&self, caller: &Caller, parent: Ino, name: &OsStr) -> FsResult<Attr> {
+        let mut state = self.write_state();
+        let parent = node_of(&state, parent)?;
+        let node = nodes::child(&state.view, &state.scratch, caller, &parent, name)?;
+        nodes::attr_of(&mut state, &node)
+    }
+
+    pub fn getattr(&self, _caller: &Caller, ino: Ino) -> FsResult<Attr> {
+        let mut state = self.write_state();
+        let node = node_of(&state, ino)?;
+        nodes::attr_of(&mut state, &node)
+    }
+
+    pub fn opendir(&self, caller: &Caller, ino: Ino) -> FsResult<()> {
+        let state = self.read_state();
+        let node = node_of(&state, ino)?;
+        nodes::check_listable(&state.view, &state.scratch, caller, &node)
+    }
+
+    pub fn readdir(&self, caller: &Caller, ino: Ino) -> FsResult<Vec<DirEntry>> {
+        let mut state = self.write_state();
+        let node = node_of(&state, ino)?;
+        nodes::check_listable(&state.view, &state.scratch, caller, &node)?;
+        let parent = nodes::parent_of(&node);
+        let mut listing = vec![
+            DirEntry {
+                name: ".".into(),
+                attr: nodes::attr_of(&mut state, &node)?,
+            },
+            DirEntry {
+                name: "..".into(),
+                attr: nodes::attr_of(&mut state, &parent)?,
+            },
+        ];
+        for (name, child) in nodes::children(&state.view, &state.scratch, &node) {
+            let attr = nodes::attr_of(&mut state, &child)?;
+            listing.push(DirEntry { name, attr });
+        }
+        Ok(listing)
+    }
+
+    pub fn readlink(&self, _caller: &Caller, ino: Ino) -> FsResult<Vec<u8>> {
+        let state = self.read_state();
+        match node_of(&state, ino)? {
+            Node::CrlLink => Ok(store::names::CRL_STORE.as_bytes().to_vec()),
+            _ => Err(FsError::new(libc::EINVAL, "not a symbolic link")),
+        }
+    }
+
+    pub fn open(&self, caller: &Caller, ino: Ino, flags: i32) -> FsResult<Opened> {
+        let state = self.read_state();
+        let node = node_of(&state, ino)?;
+        let writing = flags & libc::O_ACCMODE != libc::O_RDONLY;
+        let truncate = flags & libc::O_TRUNC != 0;
+        let (store, alias, target, current) = match &node {
+            Node::File(s, a, f) => {
+                let data = nodes::file_data(&state.view, s, a, *f).ok_or_else(|| FsError::not_found(f.as_str()))?;
+                (s, a, Target::File(*f), data.clone())
+            }
+            Node::Temp(s, a, n) => {
+                let data = temp(&state.scratch, s, a, n).ok_or_else(|| FsError::not_found(n))?.data.clone();
+                (s, a, Target::Temp(n.clone()), data)
+            }
+            Node::Root | Node::Store(_) | Node::Alias(..) => {
+                return Err(FsError::new(libc::EISDIR, "a directory cannot be opened as a file"))
+            }
+            Node::CrlLink => return Err(FsError::new(libc::ELOOP, "a symbolic link")),
+        };
+        let store_node = nodes::store(&state.view, store)?;
+        nodes::check_access(caller, store_node, if writing { Access::Write } else { Access::Read })?;
+        if !writing {
+            let fh = self.handles.insert(Handle::Read { data: current });
+            return Ok(Opened {
+                fh,
+                keep_cache: true,
+                no_flush: true,
+                direct_io: false,
+            });
+        }
+        self.check_writable(store_node, &node)?;
+        let handle = WriteHandle::new(store.clone(), alias.clone(), target, *caller, truncate, &current);
+        let fh = self.handles.insert(Handle::Write(handle));
+        Ok(write_opened(fh))
+    }
+
+    pub fn read(&self, fh: u64, offset: u64, size: u32) -> FsResult<Vec<u8>> {
+        self.handles.read(fh, offset, size)
+    }
+
+    pub fn write(&self, _caller: &Caller, fh: u64, offset: u64, data: &[u8]) -> FsResult<u32> {
+        self.handles.write(fh, offset, data)
+    }
+
+    pub fn flush(&self, caller: &Caller, fh: u64) -> FsResult<()> {
+        self.commit_handle(caller, fh, Commit::Flush)
+    }
+
+    pub fn fsync(&self, caller: &Caller, fh: u64) -> FsResult<()> {
+        self.commit_handle(caller, fh, Commit::Flush)
+    }
+
+    /// The last chance to commit bytes nobody flushed (a killed writer); the kernel does not
+    /// report release errors to anyone, so they are logged.
+    pub fn release(&self, caller: &Caller, fh: u64) -> FsResult<()> {
+        let result = self.commit_handle(caller, fh, Commit::Release);
+        self.handles.remove(fh);
+        if let Err(e) = &result {
+            log::warn!("release of handle {fh} by uid {} pid {}: {e}", caller.uid, caller.pid);
+        }
+        Ok(())
+    }
+
+    pub fn create(
+        &self,
+        caller: &Caller,
+        parent: Ino,
+        name: &OsStr,
+        _mode: u32,
+        flags: i32,
+    ) -> FsResult<(Attr, Opened)> {
+        let mut state = self.write_state();
+        let parent = node_of(&state, parent)?;
+        let Node::Alias(store, alias) = &parent else {
+            return Err(FsError::meaningless(name.to_string_lossy()));
+        };
+        let store_node = nodes::store(&state.view, store)?;
+        nodes::check_access(caller, store_node, Access::Write)?;
+        let name = name.to_str().ok_or_else(|| FsError::meaningless(name.to_string_lossy()))?;
+        let node = match FileName::parse(name) {
+            Some(file) => Node::File(store.clone(), alias.clone(), file),
+            None => Node::Temp(store.clone(), alias.clone(), name.to_string()),
+        };
+        self.check_writable(store_node, &node)?;
+        if !nodes::alias_exists(&state.view, &state.scratch, store, alias) {
+            return Err(FsError::not_found(alias));
+        }
+        let existing = nodes::child(&state.view, &state.scratch, caller, &parent, OsStr::new(name)).ok();
+        if existing.is_some() && flags & libc::O_EXCL != 0 {
+            return Err(FsError::new(libc::EEXIST, format!("{name} exists")));
+        }
+        let target = match &node {
+            Node::Temp(s, a, n) => {
+                if existing.is_none() {
+                    add_temp(&mut state.scratch, s, a, n)?;
+                }
+                Target::Temp(n.clone())
+            }
+            Node::File(.., f) => Target::File(*f),
+            _ => return Err(FsError::meaningless(name)),
+        };
+        let handle = WriteHandle::new(store.clone(), alias.clone(), target, *caller, true, &FileData::default());
+        let fh = self.handles.insert(Handle::Write(handle));
+        let mut attr = nodes::attr_of(&mut state, &node).or_else(|_| nodes::new_file_attr(&mut state, &node))?;
+        attr.size = 0;
+        Ok((attr, write_opened(fh)))
+    }
+
+    pub fn mkdir(&self, caller: &Caller, parent: Ino, name: &OsStr, _mode: u32) -> FsResult<Attr> {
+        self.check_not_read_only()?;
+        let parent = node_of(&self.read_state(), parent)?;
+        let name = names::decode(name).ok_or_else(|| FsError::meaningless(name.to_string_lossy()))?;
+        match &parent {
+            Node::Root => {
+                self.db()?.create_store(caller.uid, &name)?;
+                self.reload()?;
+                log::info!("uid {} created store [{name}] with mkdir", caller.uid);
+                let mut state = self.write_state();
+                nodes::attr_of(&mut state, &Node::Store(name))
+            }
+            Node::Store(store) => {
+                let mut state = self.write_state();
+                let store_node = nodes::store(&state.view, store)?;
+                nodes::check_access(caller, store_node, Access::Write)?;
+                if store_node.is_read_only() {
+                    return Err(FsError::read_only(store));
+                }
+                store::names::check_alias(&name)?;
+                if store_node.alias_folded(&name).is_some() || empty_alias_folded(&state.scratch, store, &name) {
+                    return Err(FsError::new(libc::EEXIST, format!("alias [{name}] exists in [{store}]")));
+                }
+                state.scratch.empty_aliases.entry(store.clone()).or_default().push(name.clone());
+                nodes::attr_of(&mut state, &Node::Alias(store.clone(), name))
+            }
+            _ => Err(FsError::meaningless(name)),
+        }
+    }
+
+    pub fn unlink(&self, caller: &Caller, parent: Ino, name: &OsStr) -> FsResult<()> {
+        let node = {
+            let state = self.read_state();
+            let parent = node_of(&state, parent)?;
+            nodes::child(&state.view, &state.scratch, caller, &parent, name)?
+        };
+        match &node {
+            Node::File(store, alias, file) => {
+                self.check_change(caller, store, &node)?;
+                let half = match file {
+                    FileName::Cert => store::Half::Cert,
+                    FileName::Key => store::Half::Key,
+                    FileName::Crl => return Err(FsError::read_only(store)),
+                };
+                self.db()?.remove_half(caller.uid, store, alias, half)?;
+                log::info!("uid {} removed {} of [{store}/{alias}]", caller.uid, file.as_str());
+                self.reload()
+            }
+            Node::Temp(store, alias, name) => {
+                self.check_change(caller, store, &node)?;
+                let mut state = self.write_state();
+                if let Some(list) = state.scratch.temps.get_mut(&(store.clone(), alias.clone())) {
+                    list.retain(|t| &t.name != name);
+                }
+                Ok(())
+            }
+            Node::CrlLink => Err(FsError::meaningless(store::names::CRL_STORE_VCENTER)),
+            _ => Err(FsError::new(libc::EISDIR, "a directory: use rmdir")),
+        }
+    }
+
+    pub fn rmdir(&self, caller: &Caller, parent: Ino, name: &OsStr) -> FsResult<()> {
+        let node = {
+            let state = self.read_state();
+            let parent = node_of(&state, parent)?;
+            nodes::child(&state.view, &state.scratch, caller, &parent, name)?
+        };
+        match &node {
+            Node::Store(store) => {
+                self.check_not_read_only()?;
+                if nodes::store(&self.read_state().view, store)?.is_read_only() {
+                    return Err(FsError::read_only(store));
+                }
+                self.db()?.delete_empty_store(caller.uid, store)?;
+                self.write_state().scratch.empty_aliases.remove(store);
+                log::info!("uid {} deleted store [{store}] with rmdir", caller.uid);
+                self.reload()
+            }
+            Node::Alias(store, alias) => {
+                self.check_change(caller, store, &node)?;
+                let has_entry = nodes::store(&self.read_state().view, store)?.alias(alias).is_some();
+                if has_entry {
+                    self.db()?.delete_entry(caller.uid, store, alias)?;
+                    log::info!("uid {} deleted entry [{store}/{alias}] with rmdir", caller.uid);
+                }
+                {
+                    let mut state = self.write_state();
+                    forget_scratch_alias(&mut state.scratch, store, alias);
+                }
+                self.reload()
+            }
+            _ => Err(FsError::new(libc::ENOTDIR, "not a directory")),
+        }
+    }
+
+    pub fn rename(
+        &self,
+        caller: &Caller,
+        parent: Ino,
+        name: &OsStr,
+        new_parent: Ino,
+        new_name: &OsStr,
+        flags: u32,
+    ) -> FsResult<()> {
+        if flags & RENAME_EXCHANGE != 0 {
+            return Err(FsError::new(libc::EINVAL, "exchanging entries is not supported"));
+        }
+        let (source, target_parent) = {
+            let state = self.read_state();
+            let parent = node_of(&state, parent)?;
+            let source = nodes::child(&state.view, &state.scratch, caller, &parent, name)?;
+            (source, node_of(&state, new_parent)?)
+        };
+        let new_name = new_name
+            .to_str()
+            .ok_or_else(|| FsError::meaningless(new_name.to_string_lossy()))?
+            .to_string();
+        match (&source, &target_parent) {
+            (Node::Alias(from_store, from_alias), Node::Store(to_store)) => {
+                let to_alias = names::decode(OsStr::new(&new_name)).ok_or_else(|| FsError::meaningless(&new_name))?;
+                self.rename_alias(caller, (from_store, from_alias), (to_store, &to_alias), flags)
+            }
+            (Node::Temp(s, a, _) | Node::File(s, a, _), Node::Alias(ts, ta)) if (s, a) == (ts, ta) => {
+                self.rename_in_alias(caller, &source, &new_name, flags)
+            }
+            (Node::Temp(..) | Node::File(..), Node::Alias(..)) => Err(FsError::new(
+                libc::EXDEV,
+                "files move between aliases by copy (mv does this by itself)",
+            )),
+            _ => Err(FsError::new(libc::EPERM, "only aliases and the files in them can be renamed")),
+        }
+    }
+
+    pub fn setattr(&self, caller: &Caller, ino: Ino, changes: &SetAttr) -> FsResult<Attr> {
+        let node = node_of(&self.read_state(), ino)?;
+        if let Some(size) = changes.size {
+            self.truncate(caller, &node, size, changes.fh)?;
+        }
+        let mut state = self.write_state();
+        let current = nodes::attr_of(&mut state, &node)?;
+        if let Node::File(s, ..) | Node::Temp(s, ..) | Node::Alias(s, _) | Node::Store(s) = &node {
+            let store = nodes::store(&state.view, s)?;
+            if store.is_read_only() && *changes != SetAttr::default() && changes.fh.is_none() {
+                return Err(FsError::read_only(s));
+            }
+        }
+        let same = changes.perm.is_none_or(|p| p & 0o7777 == current.perm)
+            && changes.uid.is_none_or(|u| u == current.uid)
+            && changes.gid.is_none_or(|g| g == current.gid);
+        if !same {
+            return Err(FsError::new(
+                libc::EPERM,
+                "owner and mode follow the store's permissions: use vecs-cli store permission",
+            ));
+        }
+        Ok(current)
+    }
+
+    pub fn getxattr(&self, caller: &Caller, ino: Ino, name: &OsStr) -> FsResult<Vec<u8>> {
+        let attrs = self.xattrs(caller, ino)?;
+        attrs
+            .into_iter()
+            .find(|(n, _)| OsStr::new(n) == name)
+            .map(|(_, v)| v.into_bytes())
+            .ok_or_else(|| FsError::new(libc::ENODATA, "no such attribute"))
+    }
+
+    pub fn listxattr(&self, caller: &Caller, ino: Ino) -> FsResult<Vec<OsString>> {
+        Ok(self.xattrs(caller, ino)?.into_iter().map(|(n, _)| OsString::from(n)).collect())
+    }
+
+    pub fn statfs(&self) -> FsResult<StatFs> {
+        let state = self.read_state();
+        let bytes: usize = state
+            .view
+            .stores
+            .iter()
+            .flat_map(|s| s.aliases.iter())
+            .flat_map(|a| a.files())
+            .map(|(_, d)| d.len())
+            .sum();
+        let blocks = (bytes as u64).div_ceil(4096).max(1);
+        Ok(StatFs {
+            blocks,
+            bfree: 0,
+            bavail: 0,
+            files: state.inodes.len() as u64,
+            ffree: 0,
+            bsize: 4096,
+            namelen: 255,
+            frsize: 4096,
+        })
+    }
+
+    /// Re-reads the store if another process changed it; returns what the kernel must forget.
+    pub fn refresh_if_changed(&self) -> FsResult<Vec<Invalidation>> {
+        let generation = self.db()?.generation()?;
+        if generation != self.read_state().view.generation {
+            self.reload()?;
+        }
+        Ok(self.take_invalidations())
+    }
+
+    /// Kernel cache entries made stale since the last call.
+    pub fn take_invalidations(&self) -> Vec<Invalidation> {
+        std::mem::take(&mut *lock(&self.invalidations))
+    }
+
+    // --- internals ---
+
+    fn commit_handle(&self, caller: &Caller, fh: u64, when: Commit) -> FsResult<()> {
+        let Some(pending) = self.handles.take_commit(fh, when == Commit::Release)? else {
+            return Ok(());
+        };
+        let result = match &pending.target {
+            Target::Temp(name) => self.store_temp(&pending.store, &pending.alias, name, &pending.bytes),
+            Target::File(file) => self.commit_file(caller, &pending.store, &pending.alias, *file, &pending.bytes),
+        };
+        if let Err(e) = &result {
+            log::warn!(
+                "refused write of [{}/{}] by uid {} pid {}: {e}",
+                pending.store,
+                pending.alias,
+                caller.uid,
+                caller.pid
+            );
+        }
+        result
+    }
+
+    /// Validates and commits one file's new content, then refreshes the view.
+    fn commit_file(&self, caller: &Caller, store: &str, alias: &str, file: FileName, bytes: &[u8]) -> FsResult<()> {
+        if file == FileName::Crl {
+            return Err(FsError::read_only(store));
+        }
+        let outcome = {
+            let mut db = self.db()?;
+            let pair = || -> Option<(crate::pki::CertChain, crate::pki::PrivateKey)> {
+                Some((crate::pki::parse_cert_chain(bytes).ok()?, crate::pki::parse_private_key(bytes).ok()?))
+            };
+            match (file, pair()) {
+                (_, Some((chain, key))) => db.write_pair(caller.uid, store, alias, &chain, &key)?,
+                (FileName::Cert, None) => {
+                    let chain = crate::pki::parse_cert_chain(bytes)?;
+                    db.write_cert(caller.uid, store, alias, &chain)?
+                }
+                (_, None) => db.write_key(caller.uid, store, alias, bytes)?,
+            }
+        };
+        match outcome {
+            store::WriteOutcome::Pending(half) => log::warn!(
+                "uid {} wrote a {} for [{store}/{alias}] that does not match the live pair: kept as the pending half until its partner arrives",
+                caller.uid,
+                if half == store::Half::Cert { "certificate" } else { "key" }
+            ),
+            other => log::info!("uid {} committed {} of [{store}/{alias}]: {other:?}", caller.uid, file.as_str()),
+        }
+        {
+            let mut state = self.write_state();
+            remove_empty_alias(&mut state.scratch, store, alias);
+        }
+        self.reload()
+    }
+
+    fn store_temp(&self, store: &str, alias: &str, name: &str, bytes: &[u8]) -> FsResult<()> {
+        if bytes.len() > MAX_TEMP_SIZE {
+            return Err(FsError::new(libc::EFBIG, format!("temporary file over {MAX_TEMP_SIZE} bytes")));
+        }
+        let mut state = self.write_state();
+        let temp = temp_mut(&mut state.scratch, store, alias, name).ok_or_else(|| FsError::not_found(name))?;
+        temp.data = FileData::new(zeroize::Zeroizing::new(bytes.to_vec()));
+        temp.mtime = SystemTime::now();
+        Ok(())
+    }
+
+    fn rename_alias(&self, caller: &Caller, from: (&str, &str), to: (&str, &str), flags: u32) -> FsResult<()> {
+        self.check_not_read_only()?;
+        {
+            let state = self.read_state();
+            for store in [from.0, to.0] {
+                let node = nodes::store(&state.view, store)?;
+                nodes::check_access(caller, node, Access::Write)?;
+                if node.is_read_only() {
+                    return Err(FsError::read_only(store));
+                }
+            }
+        }
+        let has_entry = nodes::store(&self.read_state().view, from.0)?.alias(from.1).is_some();
+        if has_entry {
+            let replace = flags & RENAME_NOREPLACE == 0;
+            self.db()?.rename_entry(caller.uid, from, to, replace)?;
+            log::info!("uid {} moved [{}/{}] to [{}/{}]", caller.uid, from.0, from.1, to.0, to.1);
+        } else {
+            let state = self.read_state();
+            if nodes::store(&state.view, to.0)?.alias_folded(to.1).is_some() {
+                return Err(FsError::new(libc::EEXIST, "an entry exists under that alias"));
+            }
+        }
+        {
+            let mut state = self.write_state();
+            forget_scratch_alias(&mut state.scratch, from.0, from.1);
+            remove_empty_alias(&mut state.scratch, to.0, to.1);
+            if !has_entry {
+                state.scratch.empty_aliases.entry(to.0.to_string()).or_default().push(to.1.to_string());
+            }
+            let changed = [
+                Invalidation::Entry {
+                    parent: state.inodes.ino(&Node::Store(from.0.to_string())),
+                    name: names::encode(from.1),
+                },
+                Invalidation::Entry {
+                    parent: state.inodes.ino(&Node::Store(to.0.to_string())),
+                    name: names::encode(to.1),
+                },
+            ];
+            lock(&self.invalidations).extend(changed);
+        }
+        self.reload()
+    }
+
+    /// A rename inside one alias directory: a temporary file onto cert.pem / key.pem commits it
+    /// (and rename(2) returns the refusal); cert.pem / key.pem onto a temporary name leaves a
+    /// copy (as editors and `cp --backup` expect) and the live file in place.
+    fn rename_in_alias(&self, caller: &Caller, source: &Node, new_name: &str, _flags: u32) -> FsResult<()> {
+        let (store, alias) = match source {
+            Node::Temp(s, a, _) | Node::File(s, a, _) => (s.clone(), a.clone()),
+            _ => return Err(FsError::meaningless(new_name)),
+        };
+        self.check_change(caller, &store, source)?;
+        let data = {
+            let state = self.read_state();
+            match source {
+                Node::Temp(s, a, n) => temp(&state.scratch, s, a, n).map(|t| t.data.clone()),
+                Node::File(s, a, f) => nodes::file_data(&state.view, s, a, *f).cloned(),
+                _ => None,
+            }
+            .ok_or_else(|| FsError::not_found(new_name))?
+        };
+        match (source, FileName::parse(new_name)) {
+            (Node::Temp(_, _, old), Some(file)) => {
+                self.commit_file(caller, &store, &alias, file, &data)?;
+                let mut state = self.write_state();
+                if let Some(list) = state.scratch.temps.get_mut(&(store.clone(), alias.clone())) {
+                    list.retain(|t| &t.name != old);
+                }
+                Ok(())
+            }
+            (Node::Temp(_, _, old), None) => {
+                let mut state = self.write_state();
+                let list = state.scratch.temps.entry((store.clone(), alias.clone())).or_default();
+                list.retain(|t| t.name != new_name);
+                if let Some(t) = list.iter_mut().find(|t| &t.name == old) {
+                    t.name = new_name.to_string();
+                }
+                Ok(())
+            }
+            (Node::File(..), None) => {
+                let mut state = self.write_state();
+                add_temp(&mut state.scratch, &store, &alias, new_name)?;
+                if let Some(t) = temp_mut(&mut state.scratch, &store, &alias, new_name) {
+                    t.data = data;
+                }
+                Ok(())
+            }
+            (Node::File(..), Some(_)) => Err(FsError::new(libc::EPERM, "cert.pem and key.pem cannot be renamed onto each other")),
+            _ => Err(FsError::meaningless(new_name)),
+        }
+    }
+
+    fn truncate(&self, caller: &Caller, node: &Node, size: u64, fh: Option<u64>) -> FsResult<()> {
+        if let Some(fh) = fh {
+            if self.handles.truncate(fh, size)? {
+                return Ok(());
+            }
+        }
+        let state = self.read_state();
+        let current = match node {
+            Node::File(s, a, f) => nodes::file_data(&state.view, s, a, *f).map(|d| d.len()),
+            Node::Temp(s, a, n) => temp(&state.scratch, s, a, n).map(|t| t.data.len()),
+            _ => return Err(FsError::new(libc::EISDIR, "a directory")),
+        };
+        if current == Some(size as usize) {
+            return Ok(());
+        }
+        drop(state);
+        match node {
+            Node::Temp(s, a, n) if size == 0 => {
+                self.check_change(caller, s, node)?;
+                self.store_temp(s, a, n, &[])
+            }
+            Node::File(s, ..) => {
+                self.check_change(caller, s, node)?;
+                Err(FsError::new(libc::EBADMSG, "an empty file is not a certificate or key"))
+            }
+            _ => Err(FsError::new(libc::EPERM, "files change size by being written")),
+        }
+    }
+
+    fn xattrs(&self, caller: &Caller, ino: Ino) -> FsResult<Vec<(String, String)>> {
+        let state = self.read_state();
+        let (store, alias) = match node_of(&state, ino)? {
+            Node::Alias(s, a) | Node::File(s, a, _) => (s, a),
+            _ => return Ok(Vec::new()),
+        };
+        let store_node = nodes::store(&state.view, &store)?;
+        nodes::check_access(caller, store_node, Access::Read)?;
+        let Some(entry) = store_node.alias(&alias) else {
+            return Ok(Vec::new());
+        };
+        let mut attrs = vec![
+            ("user.vecs.type".to_string(), entry.entry_type.vecs_name().to_string()),
+            (
+                "user.vecs.source".to_string(),
+                if entry.from_sync { "sync" } else { "hand" }.to_string(),
+            ),
+        ];
+        if let Some((half, since)) = entry.pending {
+            let half = if half == store::Half::Cert { "cert.pem" } else { "key.pem" };
+            attrs.push(("user.vecs.pending".to_string(), format!("{half} since {since}")));
+        }
+        Ok(attrs)
+    }
+
+    /// Rebuilds the view from the store and queues the kernel invalidations of what changed.
+    fn reload(&self) -> FsResult<()> {
+        let snapshot = self.db()?.snapshot()?;
+        let new_view = View::from_snapshot(snapshot);
+        let mut state = self.write_state();
+        let changes = Changes::between(&state.view, &new_view);
+        state.view = new_view;
+        let invalidations = invalidations_for(&mut state.inodes, &changes);
+        drop(state);
+        lock(&self.invalidations).extend(invalidations);
+        Ok(())
+    }
+
+    fn check_not_read_only(&self) -> FsResult<()> {
+        if self.options.read_only {
+            Err(FsError::new(libc::EROFS, "the mount is read-only"))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A change under `store` by `caller`: the mount and the store must allow it.
+    fn check_change(&self, caller: &Caller, store: &str, node: &Node) -> FsResult<()> {
+        self.check_not_read_only()?;
+        let state = self.read_state();
+        let store_node = nodes::store(&state.view, store)?;
+        nodes::check_access(caller, store_node, Access::Write)?;
+        self.check_writable(store_node, node)
+    }
+
+    fn check_writable(&self, store: &view::StoreNode, node: &Node) -> FsResult<()> {
+        self.check_not_read_only()?;
+        if store.is_read_only() {
+            return Err(FsError::read_only(&store.name));
+        }
+        if let Node::File(_, _, FileName::Crl) = node {
+            return Err(FsError::meaningless("crl.pem"));
+        }
+        Ok(())
+    }
+
+    fn db(&self) -> FsResult<MutexGuard<'_, Database>> {
+        Ok(lock(&self.db))
+    }
+
+    fn read_state(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write_state(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Commit {
+    Flush,
+    Release,
+}
+
+fn write_opened(fh: u64) -> Opened {
+    Opened {
+        fh,
+        keep_cache: false,
+        no_flush: false,
+        direct_io: true,
+    }
+}
+
+/// A poisoned lock only means another request panicked (and answered EIO); the data under it
+/// is still consistent because every change to it is a single assignment.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn node_of(state: &State, ino: Ino) -> FsResult<Node> {
+    state
+        .inodes
+        .node(ino)
+        .cloned()
+        .ok_or_else(|| FsError::new(libc::ENOENT, format!("inode {ino} is not known")))
+}
+
+fn temp<'a>(scratch: &'a Scratch, store: &str, alias: &str, name: &str) -> Option<&'a TempFile> {
+    scratch
+        .temps
+        .get(&(store.to_string(), alias.to_string()))?
+        .iter()
+        .find(|t| t.name == name)
+}
+
+fn temp_mut<'a>(scratch: &'a mut Scratch, store: &str, alias: &str, name: &str) -> Option<&'a mut TempFile> {
+    scratch
+        .temps
+        .get_mut(&(store.to_string(), alias.to_string()))?
+        .iter_mut()
+        .find(|t| t.name == name)
+}
+
+fn add_temp(scratch: &mut Scratch, store: &str, alias: &str, name: &str) -> FsResult<()> {
+    let list = scratch.temps.entry((store.to_string(), alias.to_string())).or_default();
+    if list.iter().any(|t| t.name == name) {
+        return Ok(());
+    }
+    if list.len() >= MAX_TEMP_FILES {
+        return Err(FsError::new(
+            libc::ENOSPC,
+            format!("at most {MAX_TEMP_FILES} temporary files per alias"),
+        ));
+    }
+    list.push(TempFile {
+        name: name.to_string(),
+        data: FileData::default(),
+        mtime: SystemTime::now(),
+    });
+    Ok(())
+}
+
+fn empty_alias_folded(scratch: &Scratch, store: &str, alias: &str) -> bool {
+    scratch
+        .empty_aliases
+        .get(store)
+        .is_some_and(|list| list.iter().any(|a| view::fold(a) == view::fold(alias)))
+}
+
+fn remove_empty_alias(scratch: &mut Scratch, store: &str, alias: &str) {
+    if let Some(list) = scratch.empty_aliases.get_mut(store) {
+        list.retain(|a| a != alias);
+    }
+}
+
+fn forget_scratch_alias(scratch: &mut Scratch, store: &str, alias: &str) {
+    remove_empty_alias(scratch, store, alias);
+    scratch.temps.remove(&(store.to_string(), alias.to_string()));
+}
+
+fn invalidations_for(inodes: &mut Inodes, changes: &Changes) -> Vec<Invalidation> {
+    let mut out = Vec::new();
+    for store in &changes.stores {
+        out.push(Invalidation::Entry {
+            parent: ROOT_INO,
+            name: names::encode(store),
+        });
+    }
+    for store in &changes.store_attrs {
+        if let Some(ino) = inodes.existing(&Node::Store(store.clone())) {
+            out.push(Invalidation::Inode(ino));
+        }
+    }
+    for (store, alias) in &changes.aliases {
+        if let Some(parent) = inodes.existing(&Node::Store(store.clone())) {
+            out.push(Invalidation::Entry {
+                parent,
+                name: names::encode(alias),
+            });
+        }
+        if let Some(ino) = inodes.existing(&Node::Alias(store.clone(), alias.clone())) {
+            out.push(Invalidation::Inode(ino));
+        }
+    }
+    for (store, alias, file) in &changes.files {
+        if let Some(parent) = inodes.existing(&Node::Alias(store.clone(), alias.clone())) {
+            out.push(Invalidation::Entry {
+                parent,
+                name: file.as_str().into(),
+            });
+        }
+        if let Some(ino) = inodes.existing(&Node::File(store.clone(), alias.clone(), *file)) {
+            out.push(Invalidation::Inode(ino));
+        }
+    }
+    out
+}

@@ -1,0 +1,228 @@
+//! The in-memory view the mount serves reads from: every store, alias and file of one
+//! generation of the database, and what changed from one view to the next.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use crate::store::{EntryType, Grant, Half, Snapshot, StoreKind};
+
+/// The bytes of a file as one generation had them. Shared with open read handles, which keep
+/// reading it after the store changes (snapshot-at-open); zeroed when the last holder drops it.
+pub type FileData = Arc<Zeroizing<Vec<u8>>>;
+
+/// The files an alias directory can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileName {
+    Cert,
+    Key,
+    Crl,
+}
+
+impl FileName {
+    pub const ALL: [FileName; 3] = [FileName::Cert, FileName::Key, FileName::Crl];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileName::Cert => "cert.pem",
+            FileName::Key => "key.pem",
+            FileName::Crl => "crl.pem",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        FileName::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+}
+
+pub struct View {
+    pub generation: u64,
+    pub stores: Vec<StoreNode>,
+    by_name: HashMap<String, usize>,
+}
+
+pub struct StoreNode {
+    pub name: String,
+    pub owner_uid: u32,
+    pub kind: StoreKind,
+    pub grants: Vec<Grant>,
+    pub created_at: i64,
+    pub aliases: Vec<AliasNode>,
+    by_alias: HashMap<String, usize>,
+}
+
+pub struct AliasNode {
+    pub alias: String,
+    pub entry_type: EntryType,
+    pub modified_at: i64,
+    pub from_sync: bool,
+    pub pending: Option<(Half, i64)>,
+    files: Vec<(FileName, FileData)>,
+}
+
+/// The key under which names are unique: VECS compares them case-insensitively (ASCII only,
+/// as SQLite's NOCASE does).
+pub fn fold(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+impl View {
+    pub fn from_snapshot(snapshot: Snapshot) -> Self {
+        let stores: Vec<StoreNode> = snapshot.stores.into_iter().map(StoreNode::from_image).collect();
+        let by_name = stores.iter().enumerate().map(|(i, s)| (fold(&s.name), i)).collect();
+        View {
+            generation: snapshot.generation,
+            stores,
+            by_name,
+        }
+    }
+
+    /// A store by the exact name shown (paths are case-sensitive, as on any Linux filesystem).
+    pub fn store(&self, name: &str) -> Option<&StoreNode> {
+        self.store_folded(name).filter(|s| s.name == name)
+    }
+
+    /// A store whatever the case: for uniqueness checks.
+    pub fn store_folded(&self, name: &str) -> Option<&StoreNode> {
+        self.by_name.get(&fold(name)).map(|&i| &self.stores[i])
+    }
+}
+
+impl StoreNode {
+    fn from_image(image: crate::store::StoreImage) -> Self {
+        let aliases: Vec<AliasNode> = image.entries.into_iter().map(AliasNode::from_image).collect();
+        let by_alias = aliases.iter().enumerate().map(|(i, a)| (fold(&a.alias), i)).collect();
+        StoreNode {
+            name: image.name,
+            owner_uid: image.owner_uid,
+            kind: image.kind,
+            grants: image.grants,
+            created_at: image.created_at,
+            aliases,
+            by_alias,
+        }
+    }
+
+    pub fn alias(&self, alias: &str) -> Option<&AliasNode> {
+        self.alias_folded(alias).filter(|a| a.alias == alias)
+    }
+
+    pub fn alias_folded(&self, alias: &str) -> Option<&AliasNode> {
+        self.by_alias.get(&fold(alias)).map(|&i| &self.aliases[i])
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.kind == StoreKind::SystemReadOnly
+    }
+}
+
+impl AliasNode {
+    fn from_image(image: crate::store::EntryImage) -> Self {
+        let data = |bytes: &[u8]| -> FileData { Arc::new(Zeroizing::new(bytes.to_vec())) };
+        let mut files = Vec::new();
+        match image.entry_type {
+            EntryType::Crl => {
+                if let Some(pem) = &image.cert_pem {
+                    files.push((FileName::Crl, data(pem.as_bytes())));
+                }
+            }
+            _ => {
+                if let Some(pem) = image.cert_pem.as_ref().filter(|_| image.entry_type.has_certificate()) {
+                    files.push((FileName::Cert, data(pem.as_bytes())));
+                }
+                if let Some(key) = image.key_data.as_ref().filter(|_| image.entry_type.has_key()) {
+                    files.push((FileName::Key, data(key)));
+                }
+            }
+        }
+        AliasNode {
+            alias: image.alias,
+            entry_type: image.entry_type,
+            modified_at: image.modified_at,
+            from_sync: image.from_sync,
+            pending: image.pending,
+            files,
+        }
+    }
+
+    pub fn file(&self, name: FileName) -> Option<&FileData> {
+        self.files.iter().find(|(n, _)| *n == name).map(|(_, d)| d)
+    }
+
+    pub fn files(&self) -> impl Iterator<Item = (FileName, &FileData)> {
+        self.files.iter().map(|(n, d)| (*n, d))
+    }
+}
+
+/// What differs between two views, as paths: the adapter turns these into kernel
+/// invalidations.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Store names added or removed (dentries of the root).
+    pub stores: Vec<String>,
+    /// Stores whose owner or grants changed (their attributes).
+    pub store_attrs: Vec<String>,
+    /// (store, alias) added, removed or changed.
+    pub aliases: Vec<(String, String)>,
+    /// (store, alias, file) whose presence or content changed.
+    pub files: Vec<(String, String, FileName)>,
+}
+
+impl Changes {
+    pub fn between(old: &View, new: &View) -> Self {
+        let mut changes = Changes::default();
+        for store in &old.stores {
+            match new.store(&store.name) {
+                None => changes.stores.push(store.name.clone()),
+                Some(now) => changes.diff_store(store, now),
+            }
+        }
+        for store in &new.stores {
+            if old.store(&store.name).is_none() {
+                changes.stores.push(store.name.clone());
+            }
+        }
+        changes
+    }
+
+    fn diff_store(&mut self, old: &StoreNode, new: &StoreNode) {
+        if old.owner_uid != new.owner_uid || old.grants != new.grants {
+            self.store_attrs.push(new.name.clone());
+            // Every file's mode follows the store's permissions.
+            for alias in &new.aliases {
+                self.aliases.push((new.name.clone(), alias.alias.clone()));
+                for (file, _) in alias.files() {
+                    self.files.push((new.name.clone(), alias.alias.clone(), file));
+                }
+            }
+        }
+        for alias in &old.aliases {
+            match new.alias(&alias.alias) {
+                None => self.aliases.push((old.name.clone(), alias.alias.clone())),
+                Some(now) => self.diff_alias(&new.name, alias, now),
+            }
+        }
+        for alias in &new.aliases {
+            if old.alias(&alias.alias).is_none() {
+                self.aliases.push((new.name.clone(), alias.alias.clone()));
+            }
+        }
+    }
+
+    fn diff_alias(&mut self, store: &str, old: &AliasNode, new: &AliasNode) {
+        if old.entry_type != new.entry_type || old.modified_at != new.modified_at || old.pending != new.pending {
+            self.aliases.push((store.to_string(), new.alias.clone()));
+        }
+        for name in FileName::ALL {
+            let same = match (old.file(name), new.file(name)) {
+                (None, None) => true,
+                (Some(a), Some(b)) => a.as_slice() == b.as_slice(),
+                _ => false,
+            };
+            if !same {
+                self.files.push((store.to_string(), new.alias.clone(), name));
+            }
+        }
+    }
+}
