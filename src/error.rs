@@ -148,7 +148,12 @@ fn pki_vecs_code(e: &PkiError) -> u32 {
         KeyMismatch => code::VECS_PRIVATE_KEY_MISMATCH,
         WrongPassword => code::WRONG_PASSWORD,
         BadCrl(_) => code::VECS_CERT_IO_FAILURE,
-        Empty | NotPem(_) | WrongLabel { .. } | BadPem(_) | BadCertificate(_) | BadKey(_)
+        Empty
+        | NotPem(_)
+        | WrongLabel { .. }
+        | BadPem(_)
+        | BadCertificate(_)
+        | BadKey(_)
         | UnsupportedKey(_) => code::BAD_FORMAT,
     }
 }
@@ -158,7 +163,12 @@ fn pki_errno(e: &PkiError) -> i32 {
     match e {
         TooLarge { .. } => libc::EFBIG,
         KeyMismatch | UnsupportedKey(_) | WrongPassword => libc::EKEYREJECTED,
-        Empty | NotPem(_) | WrongLabel { .. } | BadPem(_) | BadCertificate(_) | BadKey(_)
+        Empty
+        | NotPem(_)
+        | WrongLabel { .. }
+        | BadPem(_)
+        | BadCertificate(_)
+        | BadKey(_)
         | BadCrl(_) => libc::EBADMSG,
     }
 }
@@ -228,7 +238,11 @@ mod tests {
                 code::BAD_FORMAT,
                 libc::EKEYREJECTED,
             ),
-            (PkiError::WrongPassword, code::WRONG_PASSWORD, libc::EKEYREJECTED),
+            (
+                PkiError::WrongPassword,
+                code::WRONG_PASSWORD,
+                libc::EKEYREJECTED,
+            ),
             (
                 PkiError::BadCrl("x".into()),
                 code::VECS_CERT_IO_FAILURE,

@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod error;
 pub mod fs;
+pub mod fuse;
 pub mod logging;
 pub mod pki;
 pub mod store;

@@ -13,7 +13,11 @@ fn bundle_certificates() -> Vec<String> {
     let end = "-----END CERTIFICATE-----\n";
     bundle
         .split_inclusive(end)
-        .filter_map(|block| block.find("-----BEGIN CERTIFICATE-----").map(|i| block[i..].to_string()))
+        .filter_map(|block| {
+            block
+                .find("-----BEGIN CERTIFICATE-----")
+                .map(|i| block[i..].to_string())
+        })
         .collect()
 }
 
@@ -21,11 +25,22 @@ fn bundle_certificates() -> Vec<String> {
 fn the_debian_bundle_round_trips_and_prints_as_openssl() {
     let ws = Workspace::new();
     let certs = bundle_certificates();
-    assert!(certs.len() > 100, "only {} certificates in {BUNDLE}", certs.len());
+    assert!(
+        certs.len() > 100,
+        "only {} certificates in {BUNDLE}",
+        certs.len()
+    );
     let mut mismatches = Vec::new();
     for (i, pem) in certs.iter().enumerate() {
         let file = ws.write(&format!("ca{i}.pem"), pem.as_bytes());
-        let created = ws.vecs(&["entry", "create", "--store", "TRUSTED_ROOTS", "--cert", &file]);
+        let created = ws.vecs(&[
+            "entry",
+            "create",
+            "--store",
+            "TRUSTED_ROOTS",
+            "--cert",
+            &file,
+        ]);
         let alias = created
             .ok()
             .strip_prefix("Entry with alias [")
@@ -33,10 +48,26 @@ fn the_debian_bundle_round_trips_and_prints_as_openssl() {
             .expect("alias in the success line")
             .to_string();
         let expected_pem = openssl_with_input(ws.dir.path(), &["x509"], pem.as_bytes());
-        let got = ws.vecs(&["entry", "getcert", "--store", "TRUSTED_ROOTS", "--alias", &alias]);
+        let got = ws.vecs(&[
+            "entry",
+            "getcert",
+            "--store",
+            "TRUSTED_ROOTS",
+            "--alias",
+            &alias,
+        ]);
         assert_eq!(got.ok(), format!("{expected_pem}\n"), "certificate {i}");
-        let expected_text = openssl_with_input(ws.dir.path(), &["x509", "-text", "-noout"], pem.as_bytes());
-        let text = ws.vecs(&["entry", "getcert", "--store", "TRUSTED_ROOTS", "--alias", &alias, "--text"]);
+        let expected_text =
+            openssl_with_input(ws.dir.path(), &["x509", "-text", "-noout"], pem.as_bytes());
+        let text = ws.vecs(&[
+            "entry",
+            "getcert",
+            "--store",
+            "TRUSTED_ROOTS",
+            "--alias",
+            &alias,
+            "--text",
+        ]);
         if text.ok() != expected_text {
             mismatches.push(first_difference(i, &expected_text, &text.stdout));
         }
@@ -52,7 +83,10 @@ fn the_debian_bundle_round_trips_and_prints_as_openssl() {
         certs.len(),
         mismatches.join("\n")
     );
-    eprintln!("compared {} certificates of {BUNDLE} with openssl x509 -text", certs.len());
+    eprintln!(
+        "compared {} certificates of {BUNDLE} with openssl x509 -text",
+        certs.len()
+    );
 }
 
 fn first_difference(index: usize, expected: &str, got: &str) -> String {

@@ -22,12 +22,25 @@ fn concurrent_writers_lose_nothing() {
                     // Half the writers add pairs to one store, half certificates to another,
                     // and every writer also creates a store of its own.
                     let out = if writer % 2 == 0 {
-                        ws.vecs(&["entry", "create", "--store", "machine", "--alias", &alias, "--cert", &cert, "--key", &key])
+                        ws.vecs(&[
+                            "entry", "create", "--store", "machine", "--alias", &alias, "--cert",
+                            &cert, "--key", &key,
+                        ])
                     } else {
-                        ws.vecs(&["entry", "create", "--store", "TRUSTED_ROOTS", "--alias", &alias, "--cert", &cert])
+                        ws.vecs(&[
+                            "entry",
+                            "create",
+                            "--store",
+                            "TRUSTED_ROOTS",
+                            "--alias",
+                            &alias,
+                            "--cert",
+                            &cert,
+                        ])
                     };
                     out.ok();
-                    ws.vecs(&["store", "create", "--name", &format!("store-{writer}-{n}")]).ok();
+                    ws.vecs(&["store", "create", "--name", &format!("store-{writer}-{n}")])
+                        .ok();
                 }
             });
         }
@@ -35,12 +48,23 @@ fn concurrent_writers_lose_nothing() {
     let machine = ws.vecs(&["entry", "list", "--store", "machine", "--aliases"]);
     let roots = ws.vecs(&["entry", "list", "--store", "TRUSTED_ROOTS", "--aliases"]);
     let half = WRITERS / 2 * PER_WRITER;
-    assert!(machine.ok().starts_with(&format!("Number of entries in store :\t{half}\n")));
-    assert!(roots.ok().starts_with(&format!("Number of entries in store :\t{half}\n")));
+    assert!(machine
+        .ok()
+        .starts_with(&format!("Number of entries in store :\t{half}\n")));
+    assert!(roots
+        .ok()
+        .starts_with(&format!("Number of entries in store :\t{half}\n")));
     for writer in 0..WRITERS {
         for n in 0..PER_WRITER {
-            let listing = if writer % 2 == 0 { &machine.stdout } else { &roots.stdout };
-            assert!(listing.contains(&format!("\nw{writer}-{n}\n")), "w{writer}-{n} lost");
+            let listing = if writer % 2 == 0 {
+                &machine.stdout
+            } else {
+                &roots.stdout
+            };
+            assert!(
+                listing.contains(&format!("\nw{writer}-{n}\n")),
+                "w{writer}-{n} lost"
+            );
         }
     }
     let stores = ws.vecs(&["store", "list"]);

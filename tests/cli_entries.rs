@@ -15,12 +15,28 @@ fn a_trusted_cert_gets_its_sha1_as_alias() {
     let ws = Workspace::new();
     let id = identity(&ws, KeyKind::Rsa2048, "root-ca");
     assert_eq!(
-        ws.vecs(&["entry", "create", "--store", "TRUSTED_ROOTS", "--cert", &id.cert]).ok(),
+        ws.vecs(&[
+            "entry",
+            "create",
+            "--store",
+            "TRUSTED_ROOTS",
+            "--cert",
+            &id.cert
+        ])
+        .ok(),
         created(&id.sha1, "TRUSTED_ROOTS")
     );
     let canonical = openssl(ws.dir.path(), &["x509", "-in", &id.cert]);
     assert_eq!(
-        ws.vecs(&["entry", "getcert", "--store", "TRUSTED_ROOTS", "--alias", &id.sha1]).ok(),
+        ws.vecs(&[
+            "entry",
+            "getcert",
+            "--store",
+            "TRUSTED_ROOTS",
+            "--alias",
+            &id.sha1
+        ])
+        .ok(),
         format!("{canonical}\n")
     );
     assert_eq!(
@@ -48,14 +64,19 @@ fn private_keys_of_every_kind_and_encoding_are_stored_as_pkcs8() {
         }
         for (alias, key) in inputs {
             assert_eq!(
-                ws.vecs(&["entry", "create", "--store", "machine", "--alias", &alias, "--cert", &id.cert, "--key", &key])
-                    .ok(),
+                ws.vecs(&[
+                    "entry", "create", "--store", "machine", "--alias", &alias, "--cert", &id.cert,
+                    "--key", &key
+                ])
+                .ok(),
                 created(&alias, "machine")
             );
             let got = ws.vecs(&["entry", "getkey", "--store", "machine", "--alias", &alias]);
             assert_eq!(got.ok(), format!("{pkcs8}\n"), "{alias}");
             let listed = ws.vecs(&["entry", "list", "--store", "machine"]);
-            assert!(listed.ok().contains(&format!("Alias :\t{alias}\nEntry type :\tPrivate Key\n")));
+            assert!(listed
+                .ok()
+                .contains(&format!("Alias :\t{alias}\nEntry type :\tPrivate Key\n")));
         }
     }
 }
@@ -66,13 +87,20 @@ fn key_text_is_what_openssl_prints() {
     for kind in KeyKind::ALL {
         let alias = format!("{kind:?}");
         let id = identity(&ws, kind, &alias.to_lowercase());
-        ws.vecs(&["entry", "create", "--store", "vpxd", "--alias", &alias, "--cert", &id.cert, "--key", &id.key])
-            .ok();
+        ws.vecs(&[
+            "entry", "create", "--store", "vpxd", "--alias", &alias, "--cert", &id.cert, "--key",
+            &id.key,
+        ])
+        .ok();
         let expected = openssl(ws.dir.path(), &["pkey", "-in", &id.key, "-text", "-noout"]);
-        let got = ws.vecs(&["entry", "getkey", "--store", "vpxd", "--alias", &alias, "--text"]);
+        let got = ws.vecs(&[
+            "entry", "getkey", "--store", "vpxd", "--alias", &alias, "--text",
+        ]);
         assert_eq!(got.ok(), expected, "{kind:?}");
         let cert_text = openssl(ws.dir.path(), &["x509", "-in", &id.cert, "-text", "-noout"]);
-        let got = ws.vecs(&["entry", "getcert", "--store", "vpxd", "--alias", &alias, "--text"]);
+        let got = ws.vecs(&[
+            "entry", "getcert", "--store", "vpxd", "--alias", &alias, "--text",
+        ]);
         assert_eq!(got.ok(), cert_text, "{kind:?}");
     }
 }
@@ -80,24 +108,141 @@ fn key_text_is_what_openssl_prints() {
 /// Root → intermediate → leaf, each signed by the one before; returns the PEM files.
 fn chain(ws: &Workspace) -> (String, String, String, String) {
     let dir = ws.dir.path();
-    let ext = ws.write("ca.ext", b"basicConstraints=critical,CA:TRUE\nkeyUsage=keyCertSign,cRLSign\n");
-    openssl(dir, &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-out", "root.key"]);
-    openssl(dir, &["req", "-x509", "-new", "-key", "root.key", "-subj", "/CN=Chain Root", "-days", "30", "-out", "root.crt"]);
-    openssl(dir, &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "int.key"]);
-    openssl(dir, &["req", "-new", "-key", "int.key", "-subj", "/CN=Chain Intermediate", "-out", "int.csr"]);
-    openssl(dir, &["x509", "-req", "-in", "int.csr", "-CA", "root.crt", "-CAkey", "root.key", "-CAcreateserial", "-days", "30", "-extfile", &ext, "-out", "int.crt"]);
-    openssl(dir, &["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "leaf.key"]);
-    openssl(dir, &["req", "-new", "-key", "leaf.key", "-subj", "/CN=leaf.example", "-out", "leaf.csr"]);
-    openssl(dir, &["x509", "-req", "-in", "leaf.csr", "-CA", "int.crt", "-CAkey", "int.key", "-CAcreateserial", "-days", "30", "-out", "leaf.crt"]);
+    let ext = ws.write(
+        "ca.ext",
+        b"basicConstraints=critical,CA:TRUE\nkeyUsage=keyCertSign,cRLSign\n",
+    );
+    openssl(
+        dir,
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-384",
+            "-out",
+            "root.key",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            "root.key",
+            "-subj",
+            "/CN=Chain Root",
+            "-days",
+            "30",
+            "-out",
+            "root.crt",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            "int.key",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-key",
+            "int.key",
+            "-subj",
+            "/CN=Chain Intermediate",
+            "-out",
+            "int.csr",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "int.csr",
+            "-CA",
+            "root.crt",
+            "-CAkey",
+            "root.key",
+            "-CAcreateserial",
+            "-days",
+            "30",
+            "-extfile",
+            &ext,
+            "-out",
+            "int.crt",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            "leaf.key",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-key",
+            "leaf.key",
+            "-subj",
+            "/CN=leaf.example",
+            "-out",
+            "leaf.csr",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "int.crt",
+            "-CAkey",
+            "int.key",
+            "-CAcreateserial",
+            "-days",
+            "30",
+            "-out",
+            "leaf.crt",
+        ],
+    );
     let leaf = ws.read("leaf.crt");
     let int = ws.read("int.crt");
     let root = ws.read("root.crt");
     // Comments and a stray key block between the certificates are dropped, as VECS does.
     let file = ws.write(
         "chain.pem",
-        format!("subject=leaf\n{leaf}\n# intermediate\n{int}Bag Attributes: junk\n{root}").as_bytes(),
+        format!("subject=leaf\n{leaf}\n# intermediate\n{int}Bag Attributes: junk\n{root}")
+            .as_bytes(),
     );
-    (file, ws.path("leaf.key").to_string_lossy().into_owned(), format!("{leaf}{int}{root}"), ws.path("leaf.crt").to_string_lossy().into_owned())
+    (
+        file,
+        ws.path("leaf.key").to_string_lossy().into_owned(),
+        format!("{leaf}{int}{root}"),
+        ws.path("leaf.crt").to_string_lossy().into_owned(),
+    )
 }
 
 #[test]
@@ -106,11 +251,29 @@ fn chains_are_kept_leaf_first_and_the_key_matches_the_leaf() {
     let (file, key, canonical, leaf) = chain(&ws);
     let alias = common::sha1_of(&ws, &leaf);
     assert_eq!(
-        ws.vecs(&["entry", "create", "--store", "MACHINE_SSL_CERT", "--cert", &file, "--key", &key]).ok(),
+        ws.vecs(&[
+            "entry",
+            "create",
+            "--store",
+            "MACHINE_SSL_CERT",
+            "--cert",
+            &file,
+            "--key",
+            &key
+        ])
+        .ok(),
         created(&alias, "MACHINE_SSL_CERT")
     );
     assert_eq!(
-        ws.vecs(&["entry", "getcert", "--store", "MACHINE_SSL_CERT", "--alias", &alias]).ok(),
+        ws.vecs(&[
+            "entry",
+            "getcert",
+            "--store",
+            "MACHINE_SSL_CERT",
+            "--alias",
+            &alias
+        ])
+        .ok(),
         format!("{canonical}\n")
     );
     // --text shows the leaf only.
@@ -125,26 +288,69 @@ fn chains_are_kept_leaf_first_and_the_key_matches_the_leaf() {
 fn getcert_and_getkey_write_private_output_files() {
     let ws = Workspace::new();
     let id = identity(&ws, KeyKind::EcP384, "out");
-    ws.vecs(&["entry", "create", "--store", "vpxd", "--alias", "vpxd", "--cert", &id.cert, "--key", &id.key])
-        .ok();
+    ws.vecs(&[
+        "entry", "create", "--store", "vpxd", "--alias", "vpxd", "--cert", &id.cert, "--key",
+        &id.key,
+    ])
+    .ok();
     let cert_out = ws.path("exported.crt");
     let key_out = ws.path("exported.key");
-    let out = ws.vecs(&["entry", "getcert", "--store", "vpxd", "--alias", "VPXD", "--output", cert_out.to_str().unwrap()]);
+    let out = ws.vecs(&[
+        "entry",
+        "getcert",
+        "--store",
+        "vpxd",
+        "--alias",
+        "VPXD",
+        "--output",
+        cert_out.to_str().unwrap(),
+    ]);
     assert_eq!(out.ok(), "");
     let canonical = openssl(ws.dir.path(), &["x509", "-in", &id.cert]);
-    assert_eq!(std::fs::read_to_string(&cert_out).unwrap(), format!("{canonical}\n"));
-    let out = ws.vecs(&["entry", "getkey", "--store", "vpxd", "--alias", "vpxd", "--output", key_out.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(&cert_out).unwrap(),
+        format!("{canonical}\n")
+    );
+    let out = ws.vecs(&[
+        "entry",
+        "getkey",
+        "--store",
+        "vpxd",
+        "--alias",
+        "vpxd",
+        "--output",
+        key_out.to_str().unwrap(),
+    ]);
     assert_eq!(out.ok(), "");
     let pkcs8 = openssl(ws.dir.path(), &["pkey", "-in", &id.key]);
-    assert_eq!(std::fs::read_to_string(&key_out).unwrap(), format!("{pkcs8}\n"));
+    assert_eq!(
+        std::fs::read_to_string(&key_out).unwrap(),
+        format!("{pkcs8}\n")
+    );
     for path in [&cert_out, &key_out] {
-        assert_eq!(std::fs::metadata(path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     // --text with --output prints the text and still writes the PEM.
     let text_out = ws.path("text.crt");
-    let out = ws.vecs(&["entry", "getcert", "--store", "vpxd", "--alias", "vpxd", "--text", "--output", text_out.to_str().unwrap()]);
+    let out = ws.vecs(&[
+        "entry",
+        "getcert",
+        "--store",
+        "vpxd",
+        "--alias",
+        "vpxd",
+        "--text",
+        "--output",
+        text_out.to_str().unwrap(),
+    ]);
     assert!(out.ok().starts_with("Certificate:\n    Data:\n"));
-    assert_eq!(std::fs::read_to_string(&text_out).unwrap(), format!("{canonical}\n"));
+    assert_eq!(
+        std::fs::read_to_string(&text_out).unwrap(),
+        format!("{canonical}\n")
+    );
 }
 
 #[test]
@@ -155,11 +361,13 @@ fn secret_keys_need_an_alias_and_have_no_certificate() {
     out.failed_with(87);
     assert!(out.stderr.starts_with("Error: The alias [] is invalid \n"));
     assert_eq!(
-        ws.vecs(&["entry", "create", "--store", "machine", "--alias", "pw", "--key", &secret]).ok(),
+        ws.vecs(&["entry", "create", "--store", "machine", "--alias", "pw", "--key", &secret])
+            .ok(),
         created("pw", "machine")
     );
     assert_eq!(
-        ws.vecs(&["entry", "getkey", "--store", "machine", "--alias", "pw"]).ok(),
+        ws.vecs(&["entry", "getkey", "--store", "machine", "--alias", "pw"])
+            .ok(),
         "location_password_default=hunter2\n"
     );
     let out = ws.vecs(&["entry", "getcert", "--store", "machine", "--alias", "pw"]);
@@ -182,21 +390,50 @@ fn getkey_on_a_trusted_cert_and_list_aliases() {
     let ws = Workspace::new();
     let a = identity(&ws, KeyKind::Ed25519, "a");
     let b = identity(&ws, KeyKind::EcP256, "b");
-    ws.vecs(&["entry", "create", "--store", "TRUSTED_ROOTS", "--alias", "zeta", "--cert", &a.cert]).ok();
-    ws.vecs(&["entry", "create", "--store", "TRUSTED_ROOTS", "--alias", "alpha", "--cert", &b.cert]).ok();
-    let out = ws.vecs(&["entry", "getkey", "--store", "TRUSTED_ROOTS", "--alias", "zeta"]);
+    ws.vecs(&[
+        "entry",
+        "create",
+        "--store",
+        "TRUSTED_ROOTS",
+        "--alias",
+        "zeta",
+        "--cert",
+        &a.cert,
+    ])
+    .ok();
+    ws.vecs(&[
+        "entry",
+        "create",
+        "--store",
+        "TRUSTED_ROOTS",
+        "--alias",
+        "alpha",
+        "--cert",
+        &b.cert,
+    ])
+    .ok();
+    let out = ws.vecs(&[
+        "entry",
+        "getkey",
+        "--store",
+        "TRUSTED_ROOTS",
+        "--alias",
+        "zeta",
+    ]);
     out.failed_with(87);
     assert!(out
         .stderr
         .starts_with("Error: No key was found for entry [zeta] of type [Trusted Cert]\n"));
     // Insertion order, not alphabetical.
     assert_eq!(
-        ws.vecs(&["entry", "list", "--store", "TRUSTED_ROOTS", "--aliases"]).ok(),
+        ws.vecs(&["entry", "list", "--store", "TRUSTED_ROOTS", "--aliases"])
+            .ok(),
         "Number of entries in store :\t2\nzeta\nalpha\n"
     );
     // The vCenter name of the CRL store works wherever a store name is taken.
     assert_eq!(
-        ws.vecs(&["entry", "list", "--store", "TRUSTED_ROOT_CRLS"]).ok(),
+        ws.vecs(&["entry", "list", "--store", "TRUSTED_ROOT_CRLS"])
+            .ok(),
         "Number of entries in store :\t0\n"
     );
 }
@@ -205,21 +442,61 @@ fn getkey_on_a_trusted_cert_and_list_aliases() {
 fn encrypted_private_keys_need_their_password() {
     let ws = Workspace::new();
     let id = identity(&ws, KeyKind::Rsa2048, "enc");
-    ws.vecs(&["entry", "create", "--store", "vpxd-extension", "--alias", "ext", "--cert", &id.cert, "--key", &id.key, "--password", "s3cret"])
-        .ok();
+    ws.vecs(&[
+        "entry",
+        "create",
+        "--store",
+        "vpxd-extension",
+        "--alias",
+        "ext",
+        "--cert",
+        &id.cert,
+        "--key",
+        &id.key,
+        "--password",
+        "s3cret",
+    ])
+    .ok();
     assert!(ws
         .vecs(&["entry", "list", "--store", "vpxd-extension"])
         .ok()
         .contains("Entry type :\tEncrypted Private Key\n"));
     let before = ws.snapshot("vpxd-extension");
-    ws.vecs(&["entry", "getkey", "--store", "vpxd-extension", "--alias", "ext"]).failed_with(1323);
-    let out = ws.vecs(&["entry", "getkey", "--store", "vpxd-extension", "--alias", "ext", "--password", "wrong"]);
+    ws.vecs(&[
+        "entry",
+        "getkey",
+        "--store",
+        "vpxd-extension",
+        "--alias",
+        "ext",
+    ])
+    .failed_with(1323);
+    let out = ws.vecs(&[
+        "entry",
+        "getkey",
+        "--store",
+        "vpxd-extension",
+        "--alias",
+        "ext",
+        "--password",
+        "wrong",
+    ]);
     out.failed_with(1323);
     assert_eq!(out.code, 43);
     assert_eq!(ws.snapshot("vpxd-extension"), before);
     let pkcs8 = openssl(ws.dir.path(), &["pkey", "-in", &id.key]);
     assert_eq!(
-        ws.vecs(&["entry", "getkey", "--store", "vpxd-extension", "--alias", "ext", "--password", "s3cret"]).ok(),
+        ws.vecs(&[
+            "entry",
+            "getkey",
+            "--store",
+            "vpxd-extension",
+            "--alias",
+            "ext",
+            "--password",
+            "s3cret"
+        ])
+        .ok(),
         format!("{pkcs8}\n")
     );
 }
@@ -229,12 +506,42 @@ fn duplicate_aliases_are_refused_without_overwriting() {
     let ws = Workspace::new();
     let first = identity(&ws, KeyKind::EcP256, "first");
     let second = identity(&ws, KeyKind::EcP256, "second");
-    ws.vecs(&["entry", "create", "--store", "machine", "--alias", "Machine", "--cert", &first.cert]).ok();
+    ws.vecs(&[
+        "entry",
+        "create",
+        "--store",
+        "machine",
+        "--alias",
+        "Machine",
+        "--cert",
+        &first.cert,
+    ])
+    .ok();
     let before = ws.snapshot("machine");
-    ws.vecs(&["entry", "create", "--store", "machine", "--alias", "MACHINE", "--cert", &second.cert])
-        .failed_with(183);
-    ws.vecs(&["entry", "create", "--store", "machine", "--alias", "machine", "--cert", &second.cert, "--key", &second.key])
-        .failed_with(183);
+    ws.vecs(&[
+        "entry",
+        "create",
+        "--store",
+        "machine",
+        "--alias",
+        "MACHINE",
+        "--cert",
+        &second.cert,
+    ])
+    .failed_with(183);
+    ws.vecs(&[
+        "entry",
+        "create",
+        "--store",
+        "machine",
+        "--alias",
+        "machine",
+        "--cert",
+        &second.cert,
+        "--key",
+        &second.key,
+    ])
+    .failed_with(183);
     assert_eq!(ws.snapshot("machine"), before);
 }
 
@@ -242,35 +549,60 @@ fn duplicate_aliases_are_refused_without_overwriting() {
 fn entry_delete_asks_and_reports_success_even_when_absent() {
     let ws = Workspace::new();
     let id = identity(&ws, KeyKind::EcP256, "del");
-    ws.vecs(&["entry", "create", "--store", "machine", "--alias", "x", "--cert", &id.cert]).ok();
+    ws.vecs(&[
+        "entry", "create", "--store", "machine", "--alias", "x", "--cert", &id.cert,
+    ])
+    .ok();
     let prompt = "Warning: This operation will delete entry [x] from store [machine]\nDo you wish to continue? Y/N [N] \n";
-    assert_eq!(ws.vecs_with_input(&["entry", "delete", "--store", "machine", "--alias", "x"], b"n").ok(), prompt);
-    assert!(ws.vecs(&["entry", "list", "--store", "machine"]).ok().contains("Alias :\tx\n"));
     assert_eq!(
-        ws.vecs_with_input(&["entry", "delete", "--store", "machine", "--alias", "X"], b"Y\n").ok(),
-        format!("{prompt}Deleted entry with alias [X] in store [machine] successfully\n ").replace("entry [x]", "entry [X]")
+        ws.vecs_with_input(
+            &["entry", "delete", "--store", "machine", "--alias", "x"],
+            b"n"
+        )
+        .ok(),
+        prompt
+    );
+    assert!(ws
+        .vecs(&["entry", "list", "--store", "machine"])
+        .ok()
+        .contains("Alias :\tx\n"));
+    assert_eq!(
+        ws.vecs_with_input(
+            &["entry", "delete", "--store", "machine", "--alias", "X"],
+            b"Y\n"
+        )
+        .ok(),
+        format!("{prompt}Deleted entry with alias [X] in store [machine] successfully\n ")
+            .replace("entry [x]", "entry [X]")
     );
     assert_eq!(
         ws.vecs(&["entry", "list", "--store", "machine"]).ok(),
         "Number of entries in store :\t0\n"
     );
     assert_eq!(
-        ws.vecs(&["entry", "delete", "--store", "machine", "--alias", "never", "-y"]).ok(),
+        ws.vecs(&["entry", "delete", "--store", "machine", "--alias", "never", "-y"])
+            .ok(),
         "Deleted entry with alias [never] in store [machine] successfully\n "
     );
-    let out = ws.vecs(&["entry", "delete", "--store", "nostore", "--alias", "x", "-y"]);
+    let out = ws.vecs(&[
+        "entry", "delete", "--store", "nostore", "--alias", "x", "-y",
+    ]);
     out.failed_with(4312);
     assert!(out.stderr.starts_with("Error: Failed to open the store\n"));
     let out = ws.vecs(&["entry", "delete", "--alias", "x", "-y"]);
     out.failed_with(87);
-    assert!(out.stderr.starts_with("Error : An invalid store name [] was specified\n "));
+    assert!(out
+        .stderr
+        .starts_with("Error : An invalid store name [] was specified\n "));
 }
 
 #[test]
 fn entry_commands_on_missing_stores_and_aliases() {
     let ws = Workspace::new();
     let id = identity(&ws, KeyKind::EcP256, "m");
-    let out = ws.vecs(&["entry", "create", "--store", "nostore", "--alias", "a", "--cert", &id.cert]);
+    let out = ws.vecs(&[
+        "entry", "create", "--store", "nostore", "--alias", "a", "--cert", &id.cert,
+    ]);
     out.failed_with(4312);
     assert!(out.stderr.starts_with("Error: Failed to open the store.\n"));
     let out = ws.vecs(&["entry", "list", "--store", "nostore"]);
@@ -279,8 +611,10 @@ fn entry_commands_on_missing_stores_and_aliases() {
     let out = ws.vecs(&["entry", "getcert", "--store", "nostore", "--alias", "a"]);
     out.failed_with(4312);
     assert!(out.stderr.starts_with("Error: Failed to open the store.\n"));
-    ws.vecs(&["entry", "getcert", "--store", "machine", "--alias", "a"]).failed_with(4312);
-    ws.vecs(&["entry", "getkey", "--store", "machine", "--alias", "a"]).failed_with(4312);
+    ws.vecs(&["entry", "getcert", "--store", "machine", "--alias", "a"])
+        .failed_with(4312);
+    ws.vecs(&["entry", "getkey", "--store", "machine", "--alias", "a"])
+        .failed_with(4312);
     let out = ws.vecs(&["entry", "getcert", "--store", "machine"]);
     out.failed_with(87);
     assert!(out
@@ -288,10 +622,14 @@ fn entry_commands_on_missing_stores_and_aliases() {
         .starts_with("Error: The store name [machine] or the Alias [] is invalid \n"));
     let out = ws.vecs(&["entry", "create", "--alias", "a", "--cert", &id.cert]);
     out.failed_with(87);
-    assert!(out.stderr.starts_with("Error: The store name [] is invalid \n"));
+    assert!(out
+        .stderr
+        .starts_with("Error: The store name [] is invalid \n"));
     let out = ws.vecs(&["entry", "list"]);
     out.failed_with(87);
-    assert!(out.stderr.starts_with("Error : An invalid store name [] was specified \n"));
+    assert!(out
+        .stderr
+        .starts_with("Error : An invalid store name [] was specified \n"));
 }
 
 #[test]
@@ -301,11 +639,33 @@ fn a_key_in_an_encrypted_file_is_refused_clearly() {
     let encrypted = ws.path("enc.key");
     openssl_with_input(
         ws.dir.path(),
-        &["pkcs8", "-topk8", "-in", &id.key, "-v2", "aes-256-cbc", "-passout", "pass:pw", "-out", encrypted.to_str().unwrap()],
+        &[
+            "pkcs8",
+            "-topk8",
+            "-in",
+            &id.key,
+            "-v2",
+            "aes-256-cbc",
+            "-passout",
+            "pass:pw",
+            "-out",
+            encrypted.to_str().unwrap(),
+        ],
         b"",
     );
     let before = ws.snapshot("machine");
-    let out = ws.vecs(&["entry", "create", "--store", "machine", "--alias", "a", "--cert", &id.cert, "--key", encrypted.to_str().unwrap()]);
+    let out = ws.vecs(&[
+        "entry",
+        "create",
+        "--store",
+        "machine",
+        "--alias",
+        "a",
+        "--cert",
+        &id.cert,
+        "--key",
+        encrypted.to_str().unwrap(),
+    ]);
     out.failed_with(11);
     assert!(out.stderr.contains("encrypted"));
     assert_eq!(ws.snapshot("machine"), before);

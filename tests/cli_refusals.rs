@@ -9,8 +9,11 @@ use common::{identity, openssl, KeyKind, Workspace};
 fn populated() -> (Workspace, common::Identity) {
     let ws = Workspace::new();
     let id = identity(&ws, KeyKind::Rsa2048, "good");
-    ws.vecs(&["entry", "create", "--store", "machine", "--alias", "machine", "--cert", &id.cert, "--key", &id.key])
-        .ok();
+    ws.vecs(&[
+        "entry", "create", "--store", "machine", "--alias", "machine", "--cert", &id.cert, "--key",
+        &id.key,
+    ])
+    .ok();
     (ws, id)
 }
 
@@ -20,14 +23,20 @@ fn refused(ws: &Workspace, args: &[&str], code: u32) -> common::Run {
     let before = ws.snapshot("machine");
     let out = ws.vecs(args);
     out.failed_with(code);
-    assert_eq!(ws.snapshot("machine"), before, "the store changed after {args:?}");
+    assert_eq!(
+        ws.snapshot("machine"),
+        before,
+        "the store changed after {args:?}"
+    );
     out
 }
 
 fn create_cert(cert: &str) -> Vec<String> {
-    ["entry", "create", "--store", "machine", "--alias", "new", "--cert", cert]
-        .map(String::from)
-        .to_vec()
+    [
+        "entry", "create", "--store", "machine", "--alias", "new", "--cert", cert,
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 fn strs(v: &[String]) -> Vec<&str> {
@@ -39,7 +48,9 @@ fn an_empty_certificate_file_is_no_certificate() {
     let (ws, _) = populated();
     let empty = ws.write("empty.pem", b"");
     let out = refused(&ws, &strs(&create_cert(&empty)), 87);
-    assert!(out.stderr.starts_with("Error: A certificate or a key must be specified. \n"));
+    assert!(out
+        .stderr
+        .starts_with("Error: A certificate or a key must be specified. \n"));
 }
 
 #[test]
@@ -52,11 +63,25 @@ fn unparseable_certificates_are_bad_format() {
     }
     let truncated = &pem[..pem.len() / 2];
     let der = ws.path("cert.der");
-    openssl(ws.dir.path(), &["x509", "-in", &id.cert, "-outform", "DER", "-out", der.to_str().unwrap()]);
+    openssl(
+        ws.dir.path(),
+        &[
+            "x509",
+            "-in",
+            &id.cert,
+            "-outform",
+            "DER",
+            "-out",
+            der.to_str().unwrap(),
+        ],
+    );
     let cases = [
         ("random.bin", random),
         ("truncated.pem", truncated.as_bytes().to_vec()),
-        ("label.pem", pem.replace("CERTIFICATE", "PRIVATE KEY").into_bytes()),
+        (
+            "label.pem",
+            pem.replace("CERTIFICATE", "PRIVATE KEY").into_bytes(),
+        ),
         ("der.crt", std::fs::read(&der).unwrap()),
         ("nul.pem", b"\0\0\0\0".to_vec()),
         ("garbled.pem", pem.replace('M', "!").into_bytes()),
@@ -65,8 +90,16 @@ fn unparseable_certificates_are_bad_format() {
         let file = ws.write(name, &content);
         // With an alias, the store refuses it; without one, vecs-cli cannot compute the alias.
         refused(&ws, &strs(&create_cert(&file)), 11);
-        let out = refused(&ws, &["entry", "create", "--store", "machine", "--cert", &file], 11);
-        assert!(out.stderr.starts_with("Error: Could not generate alias from certificate\n"), "{name}");
+        let out = refused(
+            &ws,
+            &["entry", "create", "--store", "machine", "--cert", &file],
+            11,
+        );
+        assert!(
+            out.stderr
+                .starts_with("Error: Could not generate alias from certificate\n"),
+            "{name}"
+        );
     }
 }
 
@@ -76,16 +109,25 @@ fn a_key_that_matches_another_certificate_is_refused() {
     let other = identity(&ws, KeyKind::Rsa2048, "other");
     let out = refused(
         &ws,
-        &["entry", "create", "--store", "machine", "--alias", "new", "--cert", &id.cert, "--key", &other.key],
+        &[
+            "entry", "create", "--store", "machine", "--alias", "new", "--cert", &id.cert, "--key",
+            &other.key,
+        ],
         90018,
     );
     assert_eq!(out.code, 162);
-    assert_eq!(out.stderr, "vecs-cli failed. Error 90018: Private key does not match certificate \n");
+    assert_eq!(
+        out.stderr,
+        "vecs-cli failed. Error 90018: Private key does not match certificate \n"
+    );
     // A key of another algorithm does not match either.
     let ec = identity(&ws, KeyKind::EcP256, "ec");
     refused(
         &ws,
-        &["entry", "create", "--store", "machine", "--alias", "new", "--cert", &id.cert, "--key", &ec.key],
+        &[
+            "entry", "create", "--store", "machine", "--alias", "new", "--cert", &id.cert, "--key",
+            &ec.key,
+        ],
         90018,
     );
 }
@@ -94,19 +136,69 @@ fn a_key_that_matches_another_certificate_is_refused() {
 fn unsupported_and_broken_keys_are_bad_format() {
     let (ws, id) = populated();
     let dir = ws.dir.path();
-    openssl(dir, &["genpkey", "-algorithm", "ED448", "-out", "ed448.key"]);
-    openssl(dir, &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:secp256k1", "-out", "k1.key"]);
-    openssl(dir, &["genpkey", "-genparam", "-algorithm", "DSA", "-pkeyopt", "dsa_paramgen_bits:2048", "-out", "dsa.param"]);
-    openssl(dir, &["genpkey", "-paramfile", "dsa.param", "-out", "dsa.key"]);
+    openssl(
+        dir,
+        &["genpkey", "-algorithm", "ED448", "-out", "ed448.key"],
+    );
+    openssl(
+        dir,
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:secp256k1",
+            "-out",
+            "k1.key",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "genpkey",
+            "-genparam",
+            "-algorithm",
+            "DSA",
+            "-pkeyopt",
+            "dsa_paramgen_bits:2048",
+            "-out",
+            "dsa.param",
+        ],
+    );
+    openssl(
+        dir,
+        &["genpkey", "-paramfile", "dsa.param", "-out", "dsa.key"],
+    );
     let key_pem = std::fs::read_to_string(&id.key).unwrap();
-    ws.write("truncated.key", key_pem[..key_pem.len() / 2].as_bytes());
+    ws.write("truncated.key", &key_pem.as_bytes()[..key_pem.len() / 2]);
     ws.write("random.key", &[0x5au8; 300]);
-    ws.write("cert-as-key.key", std::fs::read(&id.cert).unwrap().as_slice());
-    for name in ["ed448.key", "k1.key", "dsa.key", "truncated.key", "random.key", "cert-as-key.key"] {
+    ws.write(
+        "cert-as-key.key",
+        std::fs::read(&id.cert).unwrap().as_slice(),
+    );
+    for name in [
+        "ed448.key",
+        "k1.key",
+        "dsa.key",
+        "truncated.key",
+        "random.key",
+        "cert-as-key.key",
+    ] {
         let key = ws.path(name);
         refused(
             &ws,
-            &["entry", "create", "--store", "machine", "--alias", "new", "--cert", &id.cert, "--key", key.to_str().unwrap()],
+            &[
+                "entry",
+                "create",
+                "--store",
+                "machine",
+                "--alias",
+                "new",
+                "--cert",
+                &id.cert,
+                "--key",
+                key.to_str().unwrap(),
+            ],
             11,
         );
     }
@@ -126,7 +218,10 @@ fn files_over_the_limit_are_refused_unread() {
     );
     refused(
         &ws,
-        &["entry", "create", "--store", "machine", "--alias", "new", "--cert", &id.cert, "--key", big],
+        &[
+            "entry", "create", "--store", "machine", "--alias", "new", "--cert", &id.cert, "--key",
+            big,
+        ],
         223,
     );
 }
@@ -146,18 +241,60 @@ fn a_missing_file_says_which() {
 fn names_of_ten_thousand_characters_are_refused() {
     let (ws, id) = populated();
     let long = "a".repeat(10_000);
-    refused(&ws, &["entry", "create", "--store", "machine", "--alias", &long, "--cert", &id.cert], 154);
+    refused(
+        &ws,
+        &[
+            "entry", "create", "--store", "machine", "--alias", &long, "--cert", &id.cert,
+        ],
+        154,
+    );
     refused(&ws, &["store", "create", "--name", &long], 154);
-    refused(&ws, &["entry", "create", "--store", &long, "--alias", "x", "--cert", &id.cert], 4312);
-    refused(&ws, &["entry", "getcert", "--store", "machine", "--alias", &long], 4312);
+    refused(
+        &ws,
+        &[
+            "entry", "create", "--store", &long, "--alias", "x", "--cert", &id.cert,
+        ],
+        4312,
+    );
+    refused(
+        &ws,
+        &["entry", "getcert", "--store", "machine", "--alias", &long],
+        4312,
+    );
 }
 
 #[test]
 fn a_wrong_password_reveals_nothing_and_changes_nothing() {
     let (ws, id) = populated();
-    ws.vecs(&["entry", "create", "--store", "vpxd", "--alias", "vpxd", "--cert", &id.cert, "--key", &id.key, "--password", "right"])
-        .ok();
-    let out = refused(&ws, &["entry", "getkey", "--store", "vpxd", "--alias", "vpxd", "--password", "wrong"], 1323);
+    ws.vecs(&[
+        "entry",
+        "create",
+        "--store",
+        "vpxd",
+        "--alias",
+        "vpxd",
+        "--cert",
+        &id.cert,
+        "--key",
+        &id.key,
+        "--password",
+        "right",
+    ])
+    .ok();
+    let out = refused(
+        &ws,
+        &[
+            "entry",
+            "getkey",
+            "--store",
+            "vpxd",
+            "--alias",
+            "vpxd",
+            "--password",
+            "wrong",
+        ],
+        1323,
+    );
     assert!(!out.stdout.contains("PRIVATE KEY"));
     assert!(!out.stderr.contains("PRIVATE KEY"));
 }

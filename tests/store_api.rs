@@ -41,9 +41,15 @@ fn a_refused_change_rolls_back_and_does_not_count() {
     assert_eq!(alias, chain.alias());
     let before = db.generation().unwrap();
     let err = db.add_entry(0, "machine", Some(&alias.to_uppercase()), &content);
-    assert!(matches!(err, Err(vecsfs::Error::EntryExists { .. })), "{err:?}");
+    assert!(
+        matches!(err, Err(vecsfs::Error::EntryExists { .. })),
+        "{err:?}"
+    );
     let err = db.delete_store(1000, "machine");
-    assert!(matches!(err, Err(vecsfs::Error::AccessDenied { .. })), "{err:?}");
+    assert!(
+        matches!(err, Err(vecsfs::Error::AccessDenied { .. })),
+        "{err:?}"
+    );
     assert_eq!(db.generation().unwrap(), before);
     let entries = db.entries(0, "machine").unwrap();
     assert_eq!(entries.len(), 1);
@@ -65,7 +71,9 @@ fn reopening_keeps_the_schema_and_the_data() {
     assert!(names.contains(&"kept".to_string()));
     assert!(!names.contains(&"BACKUP_STORE".to_string()));
     let conn = rusqlite::Connection::open(&ws.db).unwrap();
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
     assert_eq!(version, 2);
 }
 
@@ -73,6 +81,9 @@ fn reopening_keeps_the_schema_and_the_data() {
 fn the_crl_store_has_two_names() {
     let ws = common::Workspace::new();
     let db = Database::open(&ws.db).unwrap();
-    assert_eq!(db.store("TRUSTED_ROOT_CRLS").unwrap().name, "TRUSTED_ROOTS_CRLS");
+    assert_eq!(
+        db.store("TRUSTED_ROOT_CRLS").unwrap().name,
+        "TRUSTED_ROOTS_CRLS"
+    );
     assert!(db.store("trusted_roots_crls").unwrap().kind.is_system());
 }

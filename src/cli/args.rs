@@ -182,7 +182,12 @@ fn parse_store(args: &[String]) -> Result<Invocation, UsageError> {
                 rest,
                 &store_grammar(&["--name", "--server", "--upn"], &[], Wins::Last),
             )?;
-            (Command::StoreCreate { name: opts.value("--name") }, opts)
+            (
+                Command::StoreCreate {
+                    name: opts.value("--name"),
+                },
+                opts,
+            )
         }
         "list" => {
             let opts = read_options(rest, &store_grammar(&REMOTE, &[], Wins::First))?;
@@ -205,7 +210,12 @@ fn parse_store(args: &[String]) -> Result<Invocation, UsageError> {
                 rest,
                 &store_grammar(&["--name", "--server", "--upn"], &[], Wins::Last),
             )?;
-            (Command::StoreGetPermissions { name: opts.value("--name") }, opts)
+            (
+                Command::StoreGetPermissions {
+                    name: opts.value("--name"),
+                },
+                opts,
+            )
         }
         _ => return Err(UsageError),
     };
@@ -271,7 +281,15 @@ fn parse_entry(args: &[String]) -> Result<Invocation, UsageError> {
             let opts = read_options(
                 rest,
                 &entry_grammar(
-                    &["--store", "--alias", "--cert", "--key", "--server", "--upn", "--password"],
+                    &[
+                        "--store",
+                        "--alias",
+                        "--cert",
+                        "--key",
+                        "--server",
+                        "--upn",
+                        "--password",
+                    ],
                     &[],
                 ),
             )?;
@@ -300,7 +318,14 @@ fn parse_entry(args: &[String]) -> Result<Invocation, UsageError> {
             let opts = read_options(
                 rest,
                 &entry_grammar(
-                    &["--store", "--alias", "--output", "--server", "--upn", "--password"],
+                    &[
+                        "--store",
+                        "--alias",
+                        "--output",
+                        "--server",
+                        "--upn",
+                        "--password",
+                    ],
                     &["--text"],
                 ),
             )?;
@@ -405,7 +430,12 @@ mod tests {
     #[test]
     fn store_create_takes_the_last_name_and_ignores_a_dangling_option() {
         let inv = parse_words("store create --name a --name b --name").unwrap();
-        assert_eq!(inv.command, Command::StoreCreate { name: Some("b".into()) });
+        assert_eq!(
+            inv.command,
+            Command::StoreCreate {
+                name: Some("b".into())
+            }
+        );
     }
 
     #[test]
@@ -444,7 +474,8 @@ mod tests {
     fn db_is_accepted_by_every_command() {
         let inv = parse_words("store list --db /tmp/x.db").unwrap();
         assert_eq!(inv.db, Some(PathBuf::from("/tmp/x.db")));
-        let inv = parse_words("store permission --db /d --name S --user root --grant read").unwrap();
+        let inv =
+            parse_words("store permission --db /d --name S --user root --grant read").unwrap();
         assert_eq!(inv.db, Some(PathBuf::from("/d")));
     }
 

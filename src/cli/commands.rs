@@ -188,7 +188,9 @@ impl Session<'_, '_> {
             "uid {uid} changed permission of store [{name}]: {} {verb} user {user}",
             access_name(mask)
         );
-        self.print(&format!("Permissions for store [{name}] set  successfully\n "))
+        self.print(&format!(
+            "Permissions for store [{name}] set  successfully\n "
+        ))
     }
 
     fn store_get_permissions(&mut self, name: Option<String>) -> Outcome {
@@ -219,7 +221,10 @@ impl Session<'_, '_> {
         password: Option<String>,
     ) -> Outcome {
         let store = require(store).ok_or_else(|| {
-            Failure::with_note(code::INVALID_PARAMETER, "Error: The store name [] is invalid \n")
+            Failure::with_note(
+                code::INVALID_PARAMETER,
+                "Error: The store name [] is invalid \n",
+            )
         })?;
         let cert = read_input(cert_path.as_deref(), pki::MAX_CERT_INPUT)?;
         let key = read_input(key_path.as_deref(), pki::MAX_KEY_INPUT)?;
@@ -365,8 +370,12 @@ impl Session<'_, '_> {
         let (key_bytes, private_key) = match entry.entry_type {
             EntryType::EncryptedPrivateKey => {
                 let password = require(password).ok_or(Error::from(PkiError::WrongPassword))?;
-                let key = pki::decrypt_private_key(&stored, password.as_bytes()).map_err(Error::from)?;
-                (Zeroizing::new(key.to_pkcs8_pem().as_bytes().to_vec()), Some(key))
+                let key =
+                    pki::decrypt_private_key(&stored, password.as_bytes()).map_err(Error::from)?;
+                (
+                    Zeroizing::new(key.to_pkcs8_pem().as_bytes().to_vec()),
+                    Some(key),
+                )
             }
             EntryType::PrivateKey => {
                 let key = pki::parse_private_key(&stored).map_err(Error::from)?;
@@ -378,8 +387,9 @@ impl Session<'_, '_> {
         let output_file = output_file(output.as_deref())?;
         if text {
             if let Some(key) = &private_key {
-                let rendered = pki::text::private_key_text(key.pkcs8_der(), &key.public_key_spki_der())
-                    .map_err(Error::from)?;
+                let rendered =
+                    pki::text::private_key_text(key.pkcs8_der(), &key.public_key_spki_der())
+                        .map_err(Error::from)?;
                 self.print(&rendered)?;
             }
         }
@@ -451,7 +461,9 @@ impl Session<'_, '_> {
             })?;
             self.db = Some(db);
         }
-        self.db.as_mut().ok_or(Failure::code(code::VECS_GENERIC_FILE_IO))
+        self.db
+            .as_mut()
+            .ok_or(Failure::code(code::VECS_GENERIC_FILE_IO))
     }
 
     /// VECS opens the store before working on it, and says so when that fails.
@@ -546,7 +558,10 @@ fn read_input(path: Option<&str>, limit: usize) -> Result<Zeroizing<Vec<u8>>, Fa
     let open_failure = |e: std::io::Error| {
         let e = Error::io(path, e);
         log::warn!("{e}");
-        Failure::with_note(e.vecs_code(), format!("Error: Failed to open file [{path}] \n"))
+        Failure::with_note(
+            e.vecs_code(),
+            format!("Error: Failed to open file [{path}] \n"),
+        )
     };
     let file = File::open(path).map_err(open_failure)?;
     let mut data = Zeroizing::new(Vec::new());
@@ -554,7 +569,9 @@ fn read_input(path: Option<&str>, limit: usize) -> Result<Zeroizing<Vec<u8>>, Fa
         .read_to_end(&mut data)
         .map_err(|e| Failure::from(Error::io(path, e)))?;
     if data.len() > limit {
-        let size = std::fs::metadata(path).map(|m| m.len() as usize).unwrap_or(data.len());
+        let size = std::fs::metadata(path)
+            .map(|m| m.len() as usize)
+            .unwrap_or(data.len());
         return Err(Error::from(PkiError::TooLarge { size, limit }).into());
     }
     Ok(data)
@@ -578,7 +595,9 @@ fn build_content(
             }
             let key = pki::parse_private_key(key).map_err(Error::from)?;
             match password.filter(|p| !p.is_empty()) {
-                Some(password) => EntryContent::encrypted_private_key(chain, &key, password.as_bytes())?,
+                Some(password) => {
+                    EntryContent::encrypted_private_key(chain, &key, password.as_bytes())?
+                }
                 None => EntryContent::private_key(chain, &key)?,
             }
         }

@@ -80,10 +80,12 @@ fn error_text(code: u32) -> String {
         return "Cannot connect to vmafd service.".to_string();
     }
     let ldap = ldap_error_text(code);
-    let win = win32_error_name(code)
-        .map(|name| format!("Operation failed with error {name} ({code})"));
+    let win =
+        win32_error_name(code).map(|name| format!("Operation failed with error {name} ({code})"));
     match (ldap, win) {
-        (Some(ldap), Some(win)) => format!("Possible errors: \nLDAP error: {ldap} \nWin Error: {win}"),
+        (Some(ldap), Some(win)) => {
+            format!("Possible errors: \nLDAP error: {ldap} \nWin Error: {win}")
+        }
         (Some(ldap), None) => ldap.to_string(),
         (None, Some(win)) => win,
         (None, None) => format!("Error {code}."),

@@ -71,7 +71,9 @@ fn report(failure: Failure, io: &mut Io) -> u32 {
         let _ = io.stdout.write_all(messages::USAGE.as_bytes());
     }
     let _ = io.stdout.flush();
-    let _ = io.stderr.write_all(messages::error_line(failure.code).as_bytes());
+    let _ = io
+        .stderr
+        .write_all(messages::error_line(failure.code).as_bytes());
     let _ = io.stderr.flush();
     failure.code
 }

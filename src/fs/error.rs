@@ -29,13 +29,21 @@ impl FsError {
     }
 
     pub fn meaningless(what: impl fmt::Display) -> Self {
-        FsError::new(libc::EPERM, format!("{what}: this name has no meaning here"))
+        FsError::new(
+            libc::EPERM,
+            format!("{what}: this name has no meaning here"),
+        )
     }
 }
 
 impl fmt::Display for FsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.message, std::io::Error::from_raw_os_error(self.errno))
+        write!(
+            f,
+            "{} ({})",
+            self.message,
+            std::io::Error::from_raw_os_error(self.errno)
+        )
     }
 }
 

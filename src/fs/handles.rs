@@ -42,13 +42,24 @@ pub struct WriteHandle {
 impl WriteHandle {
     /// A handle on `target`; without `truncate` it starts from the current content, so that
     /// a program that rewrites part of a file in place commits the whole file.
-    pub fn new(store: String, alias: String, target: Target, opener: Caller, truncate: bool, current: &FileData) -> Self {
+    pub fn new(
+        store: String,
+        alias: String,
+        target: Target,
+        opener: Caller,
+        truncate: bool,
+        current: &FileData,
+    ) -> Self {
         WriteHandle {
             store,
             alias,
             target,
             opener,
-            buffer: Zeroizing::new(if truncate { Vec::new() } else { current.to_vec() }),
+            buffer: Zeroizing::new(if truncate {
+                Vec::new()
+            } else {
+                current.to_vec()
+            }),
             written: false,
             truncated: truncate,
         }
@@ -97,14 +108,21 @@ impl Handles {
         let mut map = self.lock();
         let handle = match map.get_mut(&fh) {
             Some(Handle::Write(w)) => w,
-            Some(Handle::Read { .. }) => return Err(FsError::new(libc::EBADF, "handle opened for reading")),
+            Some(Handle::Read { .. }) => {
+                return Err(FsError::new(libc::EBADF, "handle opened for reading"))
+            }
             None => return Err(bad_handle(fh)),
         };
         let offset = offset as usize;
         let end = offset
             .checked_add(data.len())
             .filter(|&end| end <= MAX_WRITE)
-            .ok_or_else(|| FsError::new(libc::EFBIG, format!("files here are at most {MAX_WRITE} bytes")))?;
+            .ok_or_else(|| {
+                FsError::new(
+                    libc::EFBIG,
+                    format!("files here are at most {MAX_WRITE} bytes"),
+                )
+            })?;
         if handle.buffer.len() < end {
             handle.buffer.resize(end, 0);
         }
@@ -122,7 +140,12 @@ impl Handles {
         let size = usize::try_from(size)
             .ok()
             .filter(|&s| s <= MAX_WRITE)
-            .ok_or_else(|| FsError::new(libc::EFBIG, format!("files here are at most {MAX_WRITE} bytes")))?;
+            .ok_or_else(|| {
+                FsError::new(
+                    libc::EFBIG,
+                    format!("files here are at most {MAX_WRITE} bytes"),
+                )
+            })?;
         handle.buffer.resize(size, 0);
         if size == 0 {
             handle.truncated = true;
@@ -146,8 +169,9 @@ impl Handles {
             None if release => return Ok(None),
             None => return Err(bad_handle(fh)),
         };
-        let is_temp = matches!(handle.target, Target::Temp(_));
-        if !handle.written && !(handle.truncated && is_temp) {
+        // A temporary file may be empty; a certificate or key may not.
+        let empty_temp = handle.truncated && matches!(handle.target, Target::Temp(_));
+        if !(handle.written || empty_temp) {
             if handle.truncated && !release {
                 return Err(FsError::new(
                     libc::EBADMSG,
@@ -167,7 +191,9 @@ impl Handles {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Handle>> {
-        self.map.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.map
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -148,20 +148,31 @@ impl VecsFs {
         let truncate = flags & libc::O_TRUNC != 0;
         let (store, alias, target, current) = match &node {
             Node::File(s, a, f) => {
-                let data = nodes::file_data(&state.view, s, a, *f).ok_or_else(|| FsError::not_found(f.as_str()))?;
+                let data = nodes::file_data(&state.view, s, a, *f)
+                    .ok_or_else(|| FsError::not_found(f.as_str()))?;
                 (s, a, Target::File(*f), data.clone())
             }
             Node::Temp(s, a, n) => {
-                let data = temp(&state.scratch, s, a, n).ok_or_else(|| FsError::not_found(n))?.data.clone();
+                let data = temp(&state.scratch, s, a, n)
+                    .ok_or_else(|| FsError::not_found(n))?
+                    .data
+                    .clone();
                 (s, a, Target::Temp(n.clone()), data)
             }
             Node::Root | Node::Store(_) | Node::Alias(..) => {
-                return Err(FsError::new(libc::EISDIR, "a directory cannot be opened as a file"))
+                return Err(FsError::new(
+                    libc::EISDIR,
+                    "a directory cannot be opened as a file",
+                ))
             }
             Node::CrlLink => return Err(FsError::new(libc::ELOOP, "a symbolic link")),
         };
         let store_node = nodes::store(&state.view, store)?;
-        nodes::check_access(caller, store_node, if writing { Access::Write } else { Access::Read })?;
+        nodes::check_access(
+            caller,
+            store_node,
+            if writing { Access::Write } else { Access::Read },
+        )?;
         if !writing {
             let fh = self.handles.insert(Handle::Read { data: current });
             return Ok(Opened {
@@ -172,7 +183,14 @@ impl VecsFs {
             });
         }
         self.check_writable(store_node, &node)?;
-        let handle = WriteHandle::new(store.clone(), alias.clone(), target, *caller, truncate, &current);
+        let handle = WriteHandle::new(
+            store.clone(),
+            alias.clone(),
+            target,
+            *caller,
+            truncate,
+            &current,
+        );
         let fh = self.handles.insert(Handle::Write(handle));
         Ok(write_opened(fh))
     }
@@ -199,7 +217,11 @@ impl VecsFs {
         let result = self.commit_handle(caller, fh, Commit::Release);
         self.handles.remove(fh);
         if let Err(e) = &result {
-            log::warn!("release of handle {fh} by uid {} pid {}: {e}", caller.uid, caller.pid);
+            log::warn!(
+                "release of handle {fh} by uid {} pid {}: {e}",
+                caller.uid,
+                caller.pid
+            );
         }
         Ok(())
     }
@@ -219,7 +241,9 @@ impl VecsFs {
         };
         let store_node = nodes::store(&state.view, store)?;
         nodes::check_access(caller, store_node, Access::Write)?;
-        let name = name.to_str().ok_or_else(|| FsError::meaningless(name.to_string_lossy()))?;
+        let name = name
+            .to_str()
+            .ok_or_else(|| FsError::meaningless(name.to_string_lossy()))?;
         let node = match FileName::parse(name) {
             Some(file) => Node::File(store.clone(), alias.clone(), file),
             None => Node::Temp(store.clone(), alias.clone(), name.to_string()),
@@ -228,7 +252,14 @@ impl VecsFs {
         if !nodes::alias_exists(&state.view, &state.scratch, store, alias) {
             return Err(FsError::not_found(alias));
         }
-        let existing = nodes::child(&state.view, &state.scratch, caller, &parent, OsStr::new(name)).ok();
+        let existing = nodes::child(
+            &state.view,
+            &state.scratch,
+            caller,
+            &parent,
+            OsStr::new(name),
+        )
+        .ok();
         if existing.is_some() && flags & libc::O_EXCL != 0 {
             return Err(FsError::new(libc::EEXIST, format!("{name} exists")));
         }
@@ -242,9 +273,17 @@ impl VecsFs {
             Node::File(.., f) => Target::File(*f),
             _ => return Err(FsError::meaningless(name)),
         };
-        let handle = WriteHandle::new(store.clone(), alias.clone(), target, *caller, true, &FileData::default());
+        let handle = WriteHandle::new(
+            store.clone(),
+            alias.clone(),
+            target,
+            *caller,
+            true,
+            &FileData::default(),
+        );
         let fh = self.handles.insert(Handle::Write(handle));
-        let mut attr = nodes::attr_of(&mut state, &node).or_else(|_| nodes::new_file_attr(&mut state, &node))?;
+        let mut attr = nodes::attr_of(&mut state, &node)
+            .or_else(|_| nodes::new_file_attr(&mut state, &node))?;
         attr.size = 0;
         Ok((attr, write_opened(fh)))
     }
@@ -252,7 +291,8 @@ impl VecsFs {
     pub fn mkdir(&self, caller: &Caller, parent: Ino, name: &OsStr, _mode: u32) -> FsResult<Attr> {
         self.check_not_read_only()?;
         let parent = node_of(&self.read_state(), parent)?;
-        let name = names::decode(name).ok_or_else(|| FsError::meaningless(name.to_string_lossy()))?;
+        let name =
+            names::decode(name).ok_or_else(|| FsError::meaningless(name.to_string_lossy()))?;
         match &parent {
             Node::Root => {
                 self.db()?.create_store(caller.uid, &name)?;
@@ -269,10 +309,20 @@ impl VecsFs {
                     return Err(FsError::read_only(store));
                 }
                 store::names::check_alias(&name)?;
-                if store_node.alias_folded(&name).is_some() || empty_alias_folded(&state.scratch, store, &name) {
-                    return Err(FsError::new(libc::EEXIST, format!("alias [{name}] exists in [{store}]")));
+                if store_node.alias_folded(&name).is_some()
+                    || empty_alias_folded(&state.scratch, store, &name)
+                {
+                    return Err(FsError::new(
+                        libc::EEXIST,
+                        format!("alias [{name}] exists in [{store}]"),
+                    ));
                 }
-                state.scratch.empty_aliases.entry(store.clone()).or_default().push(name.clone());
+                state
+                    .scratch
+                    .empty_aliases
+                    .entry(store.clone())
+                    .or_default()
+                    .push(name.clone());
                 nodes::attr_of(&mut state, &Node::Alias(store.clone(), name))
             }
             _ => Err(FsError::meaningless(name)),
@@ -294,7 +344,11 @@ impl VecsFs {
                     FileName::Crl => return Err(FsError::read_only(store)),
                 };
                 self.db()?.remove_half(caller.uid, store, alias, half)?;
-                log::info!("uid {} removed {} of [{store}/{alias}]", caller.uid, file.as_str());
+                log::info!(
+                    "uid {} removed {} of [{store}/{alias}]",
+                    caller.uid,
+                    file.as_str()
+                );
                 self.reload()
             }
             Node::Temp(store, alias, name) => {
@@ -329,10 +383,15 @@ impl VecsFs {
             }
             Node::Alias(store, alias) => {
                 self.check_change(caller, store, &node)?;
-                let has_entry = nodes::store(&self.read_state().view, store)?.alias(alias).is_some();
+                let has_entry = nodes::store(&self.read_state().view, store)?
+                    .alias(alias)
+                    .is_some();
                 if has_entry {
                     self.db()?.delete_entry(caller.uid, store, alias)?;
-                    log::info!("uid {} deleted entry [{store}/{alias}] with rmdir", caller.uid);
+                    log::info!(
+                        "uid {} deleted entry [{store}/{alias}] with rmdir",
+                        caller.uid
+                    );
                 }
                 {
                     let mut state = self.write_state();
@@ -354,7 +413,10 @@ impl VecsFs {
         flags: u32,
     ) -> FsResult<()> {
         if flags & RENAME_EXCHANGE != 0 {
-            return Err(FsError::new(libc::EINVAL, "exchanging entries is not supported"));
+            return Err(FsError::new(
+                libc::EINVAL,
+                "exchanging entries is not supported",
+            ));
         }
         let (source, target_parent) = {
             let state = self.read_state();
@@ -368,17 +430,28 @@ impl VecsFs {
             .to_string();
         match (&source, &target_parent) {
             (Node::Alias(from_store, from_alias), Node::Store(to_store)) => {
-                let to_alias = names::decode(OsStr::new(&new_name)).ok_or_else(|| FsError::meaningless(&new_name))?;
-                self.rename_alias(caller, (from_store, from_alias), (to_store, &to_alias), flags)
+                let to_alias = names::decode(OsStr::new(&new_name))
+                    .ok_or_else(|| FsError::meaningless(&new_name))?;
+                self.rename_alias(
+                    caller,
+                    (from_store, from_alias),
+                    (to_store, &to_alias),
+                    flags,
+                )
             }
-            (Node::Temp(s, a, _) | Node::File(s, a, _), Node::Alias(ts, ta)) if (s, a) == (ts, ta) => {
+            (Node::Temp(s, a, _) | Node::File(s, a, _), Node::Alias(ts, ta))
+                if (s, a) == (ts, ta) =>
+            {
                 self.rename_in_alias(caller, &source, &new_name, flags)
             }
             (Node::Temp(..) | Node::File(..), Node::Alias(..)) => Err(FsError::new(
                 libc::EXDEV,
                 "files move between aliases by copy (mv does this by itself)",
             )),
-            _ => Err(FsError::new(libc::EPERM, "only aliases and the files in them can be renamed")),
+            _ => Err(FsError::new(
+                libc::EPERM,
+                "only aliases and the files in them can be renamed",
+            )),
         }
     }
 
@@ -417,7 +490,11 @@ impl VecsFs {
     }
 
     pub fn listxattr(&self, caller: &Caller, ino: Ino) -> FsResult<Vec<OsString>> {
-        Ok(self.xattrs(caller, ino)?.into_iter().map(|(n, _)| OsString::from(n)).collect())
+        Ok(self
+            .xattrs(caller, ino)?
+            .into_iter()
+            .map(|(n, _)| OsString::from(n))
+            .collect())
     }
 
     pub fn statfs(&self) -> FsResult<StatFs> {
@@ -464,8 +541,16 @@ impl VecsFs {
             return Ok(());
         };
         let result = match &pending.target {
-            Target::Temp(name) => self.store_temp(&pending.store, &pending.alias, name, &pending.bytes),
-            Target::File(file) => self.commit_file(caller, &pending.store, &pending.alias, *file, &pending.bytes),
+            Target::Temp(name) => {
+                self.store_temp(&pending.store, &pending.alias, name, &pending.bytes)
+            }
+            Target::File(file) => self.commit_file(
+                caller,
+                &pending.store,
+                &pending.alias,
+                *file,
+                &pending.bytes,
+            ),
         };
         if let Err(e) = &result {
             log::warn!(
@@ -480,14 +565,24 @@ impl VecsFs {
     }
 
     /// Validates and commits one file's new content, then refreshes the view.
-    fn commit_file(&self, caller: &Caller, store: &str, alias: &str, file: FileName, bytes: &[u8]) -> FsResult<()> {
+    fn commit_file(
+        &self,
+        caller: &Caller,
+        store: &str,
+        alias: &str,
+        file: FileName,
+        bytes: &[u8],
+    ) -> FsResult<()> {
         if file == FileName::Crl {
             return Err(FsError::read_only(store));
         }
         let outcome = {
             let mut db = self.db()?;
             let pair = || -> Option<(crate::pki::CertChain, crate::pki::PrivateKey)> {
-                Some((crate::pki::parse_cert_chain(bytes).ok()?, crate::pki::parse_private_key(bytes).ok()?))
+                Some((
+                    crate::pki::parse_cert_chain(bytes).ok()?,
+                    crate::pki::parse_private_key(bytes).ok()?,
+                ))
             };
             match (file, pair()) {
                 (_, Some((chain, key))) => db.write_pair(caller.uid, store, alias, &chain, &key)?,
@@ -515,16 +610,26 @@ impl VecsFs {
 
     fn store_temp(&self, store: &str, alias: &str, name: &str, bytes: &[u8]) -> FsResult<()> {
         if bytes.len() > MAX_TEMP_SIZE {
-            return Err(FsError::new(libc::EFBIG, format!("temporary file over {MAX_TEMP_SIZE} bytes")));
+            return Err(FsError::new(
+                libc::EFBIG,
+                format!("temporary file over {MAX_TEMP_SIZE} bytes"),
+            ));
         }
         let mut state = self.write_state();
-        let temp = temp_mut(&mut state.scratch, store, alias, name).ok_or_else(|| FsError::not_found(name))?;
+        let temp = temp_mut(&mut state.scratch, store, alias, name)
+            .ok_or_else(|| FsError::not_found(name))?;
         temp.data = FileData::new(zeroize::Zeroizing::new(bytes.to_vec()));
         temp.mtime = SystemTime::now();
         Ok(())
     }
 
-    fn rename_alias(&self, caller: &Caller, from: (&str, &str), to: (&str, &str), flags: u32) -> FsResult<()> {
+    fn rename_alias(
+        &self,
+        caller: &Caller,
+        from: (&str, &str),
+        to: (&str, &str),
+        flags: u32,
+    ) -> FsResult<()> {
         self.check_not_read_only()?;
         {
             let state = self.read_state();
@@ -536,15 +641,30 @@ impl VecsFs {
                 }
             }
         }
-        let has_entry = nodes::store(&self.read_state().view, from.0)?.alias(from.1).is_some();
+        let has_entry = nodes::store(&self.read_state().view, from.0)?
+            .alias(from.1)
+            .is_some();
         if has_entry {
             let replace = flags & RENAME_NOREPLACE == 0;
             self.db()?.rename_entry(caller.uid, from, to, replace)?;
-            log::info!("uid {} moved [{}/{}] to [{}/{}]", caller.uid, from.0, from.1, to.0, to.1);
+            log::info!(
+                "uid {} moved [{}/{}] to [{}/{}]",
+                caller.uid,
+                from.0,
+                from.1,
+                to.0,
+                to.1
+            );
         } else {
             let state = self.read_state();
-            if nodes::store(&state.view, to.0)?.alias_folded(to.1).is_some() {
-                return Err(FsError::new(libc::EEXIST, "an entry exists under that alias"));
+            if nodes::store(&state.view, to.0)?
+                .alias_folded(to.1)
+                .is_some()
+            {
+                return Err(FsError::new(
+                    libc::EEXIST,
+                    "an entry exists under that alias",
+                ));
             }
         }
         {
@@ -552,7 +672,12 @@ impl VecsFs {
             forget_scratch_alias(&mut state.scratch, from.0, from.1);
             remove_empty_alias(&mut state.scratch, to.0, to.1);
             if !has_entry {
-                state.scratch.empty_aliases.entry(to.0.to_string()).or_default().push(to.1.to_string());
+                state
+                    .scratch
+                    .empty_aliases
+                    .entry(to.0.to_string())
+                    .or_default()
+                    .push(to.1.to_string());
             }
             let changed = [
                 Invalidation::Entry {
@@ -572,7 +697,13 @@ impl VecsFs {
     /// A rename inside one alias directory: a temporary file onto cert.pem / key.pem commits it
     /// (and rename(2) returns the refusal); cert.pem / key.pem onto a temporary name leaves a
     /// copy (as editors and `cp --backup` expect) and the live file in place.
-    fn rename_in_alias(&self, caller: &Caller, source: &Node, new_name: &str, _flags: u32) -> FsResult<()> {
+    fn rename_in_alias(
+        &self,
+        caller: &Caller,
+        source: &Node,
+        new_name: &str,
+        _flags: u32,
+    ) -> FsResult<()> {
         let (store, alias) = match source {
             Node::Temp(s, a, _) | Node::File(s, a, _) => (s.clone(), a.clone()),
             _ => return Err(FsError::meaningless(new_name)),
@@ -598,7 +729,11 @@ impl VecsFs {
             }
             (Node::Temp(_, _, old), None) => {
                 let mut state = self.write_state();
-                let list = state.scratch.temps.entry((store.clone(), alias.clone())).or_default();
+                let list = state
+                    .scratch
+                    .temps
+                    .entry((store.clone(), alias.clone()))
+                    .or_default();
                 list.retain(|t| t.name != new_name);
                 if let Some(t) = list.iter_mut().find(|t| &t.name == old) {
                     t.name = new_name.to_string();
@@ -613,7 +748,10 @@ impl VecsFs {
                 }
                 Ok(())
             }
-            (Node::File(..), Some(_)) => Err(FsError::new(libc::EPERM, "cert.pem and key.pem cannot be renamed onto each other")),
+            (Node::File(..), Some(_)) => Err(FsError::new(
+                libc::EPERM,
+                "cert.pem and key.pem cannot be renamed onto each other",
+            )),
             _ => Err(FsError::meaningless(new_name)),
         }
     }
@@ -641,9 +779,15 @@ impl VecsFs {
             }
             Node::File(s, ..) => {
                 self.check_change(caller, s, node)?;
-                Err(FsError::new(libc::EBADMSG, "an empty file is not a certificate or key"))
+                Err(FsError::new(
+                    libc::EBADMSG,
+                    "an empty file is not a certificate or key",
+                ))
             }
-            _ => Err(FsError::new(libc::EPERM, "files change size by being written")),
+            _ => Err(FsError::new(
+                libc::EPERM,
+                "files change size by being written",
+            )),
         }
     }
 
@@ -659,15 +803,25 @@ impl VecsFs {
             return Ok(Vec::new());
         };
         let mut attrs = vec![
-            ("user.vecs.type".to_string(), entry.entry_type.vecs_name().to_string()),
+            (
+                "user.vecs.type".to_string(),
+                entry.entry_type.vecs_name().to_string(),
+            ),
             (
                 "user.vecs.source".to_string(),
                 if entry.from_sync { "sync" } else { "hand" }.to_string(),
             ),
         ];
         if let Some((half, since)) = entry.pending {
-            let half = if half == store::Half::Cert { "cert.pem" } else { "key.pem" };
-            attrs.push(("user.vecs.pending".to_string(), format!("{half} since {since}")));
+            let half = if half == store::Half::Cert {
+                "cert.pem"
+            } else {
+                "key.pem"
+            };
+            attrs.push((
+                "user.vecs.pending".to_string(),
+                format!("{half} since {since}"),
+            ));
         }
         Ok(attrs)
     }
@@ -718,11 +872,15 @@ impl VecsFs {
     }
 
     fn read_state(&self) -> RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn write_state(&self) -> RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -744,7 +902,9 @@ fn write_opened(fh: u64) -> Opened {
 /// A poisoned lock only means another request panicked (and answered EIO); the data under it
 /// is still consistent because every change to it is a single assignment.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn node_of(state: &State, ino: Ino) -> FsResult<Node> {
@@ -763,7 +923,12 @@ fn temp<'a>(scratch: &'a Scratch, store: &str, alias: &str, name: &str) -> Optio
         .find(|t| t.name == name)
 }
 
-fn temp_mut<'a>(scratch: &'a mut Scratch, store: &str, alias: &str, name: &str) -> Option<&'a mut TempFile> {
+fn temp_mut<'a>(
+    scratch: &'a mut Scratch,
+    store: &str,
+    alias: &str,
+    name: &str,
+) -> Option<&'a mut TempFile> {
     scratch
         .temps
         .get_mut(&(store.to_string(), alias.to_string()))?
@@ -772,7 +937,10 @@ fn temp_mut<'a>(scratch: &'a mut Scratch, store: &str, alias: &str, name: &str) 
 }
 
 fn add_temp(scratch: &mut Scratch, store: &str, alias: &str, name: &str) -> FsResult<()> {
-    let list = scratch.temps.entry((store.to_string(), alias.to_string())).or_default();
+    let list = scratch
+        .temps
+        .entry((store.to_string(), alias.to_string()))
+        .or_default();
     if list.iter().any(|t| t.name == name) {
         return Ok(());
     }
@@ -805,7 +973,9 @@ fn remove_empty_alias(scratch: &mut Scratch, store: &str, alias: &str) {
 
 fn forget_scratch_alias(scratch: &mut Scratch, store: &str, alias: &str) {
     remove_empty_alias(scratch, store, alias);
-    scratch.temps.remove(&(store.to_string(), alias.to_string()));
+    scratch
+        .temps
+        .remove(&(store.to_string(), alias.to_string()));
 }
 
 fn invalidations_for(inodes: &mut Inodes, changes: &Changes) -> Vec<Invalidation> {

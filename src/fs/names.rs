@@ -48,7 +48,10 @@ mod tests {
 
     #[test]
     fn ordinary_names_are_shown_as_they_are() {
-        assert_eq!(encode("MACHINE_SSL_CERT"), OsString::from("MACHINE_SSL_CERT"));
+        assert_eq!(
+            encode("MACHINE_SSL_CERT"),
+            OsString::from("MACHINE_SSL_CERT")
+        );
         assert_eq!(encode("vpxd-extension"), OsString::from("vpxd-extension"));
         assert_eq!(encode("ünïcödé name"), OsString::from("ünïcödé name"));
     }

@@ -14,7 +14,8 @@ use crate::store::{self, access, Access, WRITE_STORE};
 use crate::users::Principal;
 
 pub fn store<'a>(view: &'a View, name: &str) -> FsResult<&'a StoreNode> {
-    view.store(name).ok_or_else(|| FsError::not_found(format!("store [{name}]")))
+    view.store(name)
+        .ok_or_else(|| FsError::not_found(format!("store [{name}]")))
 }
 
 /// The store's VECS permissions decide, for every caller, whatever the kernel has cached.
@@ -22,7 +23,11 @@ pub fn check_access(caller: &Caller, store: &StoreNode, access: Access) -> FsRes
     if access::allows(caller.uid, store.owner_uid, &store.grants, access) {
         Ok(())
     } else {
-        let verb = if access == Access::Read { "read" } else { "write" };
+        let verb = if access == Access::Read {
+            "read"
+        } else {
+            "write"
+        };
         Err(FsError::new(
             libc::EACCES,
             format!("uid {} may not {verb} store [{}]", caller.uid, store.name),
@@ -30,7 +35,12 @@ pub fn check_access(caller: &Caller, store: &StoreNode, access: Access) -> FsRes
     }
 }
 
-pub fn file_data<'a>(view: &'a View, store: &str, alias: &str, file: FileName) -> Option<&'a FileData> {
+pub fn file_data<'a>(
+    view: &'a View,
+    store: &str,
+    alias: &str,
+    file: FileName,
+) -> Option<&'a FileData> {
     view.store(store)?.alias(alias)?.file(file)
 }
 
@@ -43,7 +53,13 @@ pub fn alias_exists(view: &View, scratch: &Scratch, store: &str, alias: &str) ->
 }
 
 /// The node `name` names under `parent`, if the caller may see it.
-pub fn child(view: &View, scratch: &Scratch, caller: &Caller, parent: &Node, name: &OsStr) -> FsResult<Node> {
+pub fn child(
+    view: &View,
+    scratch: &Scratch,
+    caller: &Caller,
+    parent: &Node,
+    name: &OsStr,
+) -> FsResult<Node> {
     let missing = || FsError::not_found(name.to_string_lossy());
     match parent {
         Node::Root => {
@@ -81,7 +97,12 @@ pub fn child(view: &View, scratch: &Scratch, caller: &Caller, parent: &Node, nam
 
 /// Listing a store or alias directory needs read on the store; the root is open to all, as
 /// `vecs-cli store list` is.
-pub fn check_listable(view: &View, scratch: &Scratch, caller: &Caller, node: &Node) -> FsResult<()> {
+pub fn check_listable(
+    view: &View,
+    scratch: &Scratch,
+    caller: &Caller,
+    node: &Node,
+) -> FsResult<()> {
     match node {
         Node::Root => Ok(()),
         Node::Store(s) => check_access(caller, store(view, s)?, Access::Read),
@@ -124,7 +145,12 @@ pub fn children(view: &View, scratch: &Scratch, node: &Node) -> Vec<(OsString, N
                 .map(|st| {
                     st.aliases
                         .iter()
-                        .map(|a| (names::encode(&a.alias), Node::Alias(s.clone(), a.alias.clone())))
+                        .map(|a| {
+                            (
+                                names::encode(&a.alias),
+                                Node::Alias(s.clone(), a.alias.clone()),
+                            )
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
@@ -146,7 +172,10 @@ pub fn children(view: &View, scratch: &Scratch, node: &Node) -> Vec<(OsString, N
                 .unwrap_or_default();
             let temps = scratch.temps.get(&(s.clone(), a.clone()));
             for t in temps.into_iter().flatten() {
-                out.push((t.name.clone().into(), Node::Temp(s.clone(), a.clone(), t.name.clone())));
+                out.push((
+                    t.name.clone().into(),
+                    Node::Temp(s.clone(), a.clone(), t.name.clone()),
+                ));
             }
             out
         }
@@ -181,13 +210,26 @@ pub fn attr_of(state: &mut State, node: &Node) -> FsResult<Attr> {
             if mtime.is_none() && !alias_exists(view, &state.scratch, s, a) {
                 return Err(FsError::not_found(a));
             }
-            dir_attr(ino, dir_perm(st), st.owner_uid, mtime.unwrap_or_else(SystemTime::now))
+            dir_attr(
+                ino,
+                dir_perm(st),
+                st.owner_uid,
+                mtime.unwrap_or_else(SystemTime::now),
+            )
         }
         Node::File(s, a, f) => {
             let st = store(view, s)?;
             let entry = st.alias(a).ok_or_else(|| FsError::not_found(a))?;
-            let data = entry.file(*f).ok_or_else(|| FsError::not_found(f.as_str()))?;
-            file_attr(ino, data.len(), file_perm(st, *f), st.owner_uid, time(entry.modified_at))
+            let data = entry
+                .file(*f)
+                .ok_or_else(|| FsError::not_found(f.as_str()))?;
+            file_attr(
+                ino,
+                data.len(),
+                file_perm(st, *f),
+                st.owner_uid,
+                time(entry.modified_at),
+            )
         }
         Node::Temp(s, a, n) => {
             let st = store(view, s)?;
@@ -204,7 +246,13 @@ pub fn new_file_attr(state: &mut State, node: &Node) -> FsResult<Attr> {
     match node {
         Node::File(s, _, f) => {
             let st = store(&state.view, s)?;
-            Ok(file_attr(ino, 0, file_perm(st, *f), st.owner_uid, SystemTime::now()))
+            Ok(file_attr(
+                ino,
+                0,
+                file_perm(st, *f),
+                st.owner_uid,
+                SystemTime::now(),
+            ))
         }
         _ => attr_of(state, node),
     }

@@ -69,8 +69,16 @@ pub fn fold(name: &str) -> String {
 
 impl View {
     pub fn from_snapshot(snapshot: Snapshot) -> Self {
-        let stores: Vec<StoreNode> = snapshot.stores.into_iter().map(StoreNode::from_image).collect();
-        let by_name = stores.iter().enumerate().map(|(i, s)| (fold(&s.name), i)).collect();
+        let stores: Vec<StoreNode> = snapshot
+            .stores
+            .into_iter()
+            .map(StoreNode::from_image)
+            .collect();
+        let by_name = stores
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (fold(&s.name), i))
+            .collect();
         View {
             generation: snapshot.generation,
             stores,
@@ -91,8 +99,16 @@ impl View {
 
 impl StoreNode {
     fn from_image(image: crate::store::StoreImage) -> Self {
-        let aliases: Vec<AliasNode> = image.entries.into_iter().map(AliasNode::from_image).collect();
-        let by_alias = aliases.iter().enumerate().map(|(i, a)| (fold(&a.alias), i)).collect();
+        let aliases: Vec<AliasNode> = image
+            .entries
+            .into_iter()
+            .map(AliasNode::from_image)
+            .collect();
+        let by_alias = aliases
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (fold(&a.alias), i))
+            .collect();
         StoreNode {
             name: image.name,
             owner_uid: image.owner_uid,
@@ -128,10 +144,18 @@ impl AliasNode {
                 }
             }
             _ => {
-                if let Some(pem) = image.cert_pem.as_ref().filter(|_| image.entry_type.has_certificate()) {
+                if let Some(pem) = image
+                    .cert_pem
+                    .as_ref()
+                    .filter(|_| image.entry_type.has_certificate())
+                {
                     files.push((FileName::Cert, data(pem.as_bytes())));
                 }
-                if let Some(key) = image.key_data.as_ref().filter(|_| image.entry_type.has_key()) {
+                if let Some(key) = image
+                    .key_data
+                    .as_ref()
+                    .filter(|_| image.entry_type.has_key())
+                {
                     files.push((FileName::Key, data(key)));
                 }
             }
@@ -193,7 +217,8 @@ impl Changes {
             for alias in &new.aliases {
                 self.aliases.push((new.name.clone(), alias.alias.clone()));
                 for (file, _) in alias.files() {
-                    self.files.push((new.name.clone(), alias.alias.clone(), file));
+                    self.files
+                        .push((new.name.clone(), alias.alias.clone(), file));
                 }
             }
         }
@@ -211,7 +236,10 @@ impl Changes {
     }
 
     fn diff_alias(&mut self, store: &str, old: &AliasNode, new: &AliasNode) {
-        if old.entry_type != new.entry_type || old.modified_at != new.modified_at || old.pending != new.pending {
+        if old.entry_type != new.entry_type
+            || old.modified_at != new.modified_at
+            || old.pending != new.pending
+        {
             self.aliases.push((store.to_string(), new.alias.clone()));
         }
         for name in FileName::ALL {
@@ -221,7 +249,8 @@ impl Changes {
                 _ => false,
             };
             if !same {
-                self.files.push((store.to_string(), new.alias.clone(), name));
+                self.files
+                    .push((store.to_string(), new.alias.clone(), name));
             }
         }
     }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use fuser::{Errno, FileAttr, FileType, FopenFlags, INodeNo, RenameFlags, Request};
 
-use crate::fs::error::FsError;
-use crate::fs::types::{Attr, Caller, NodeKind, Opened, RENAME_EXCHANGE, RENAME_NOREPLACE};
+use crate::fs::FsError;
+use crate::fs::{Attr, Caller, NodeKind, Opened, RENAME_EXCHANGE, RENAME_NOREPLACE};
 
 /// How long the kernel may trust a name → inode mapping. Long, because every change, through
 /// the mount or through vecs-cli, is followed by an explicit invalidation.

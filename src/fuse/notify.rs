@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use log::{debug, error, warn};
 
-use crate::fs::error::FsResult;
-use crate::fs::types::{Ino, Invalidation};
+use crate::fs::FsResult;
+use crate::fs::{Ino, Invalidation};
 
 /// How often the database is checked for changes made by other processes. The contract asks
 /// for visibility within one second; 200 ms leaves room for the refresh itself.
@@ -196,7 +196,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use std::time::Instant;
 
-    use crate::fs::error::FsError;
+    use crate::fs::FsError;
 
     #[derive(Clone, Default)]
     struct Recorder(Arc<Mutex<Vec<Invalidation>>>);
@@ -242,7 +242,11 @@ mod tests {
         threads.shutdown();
         assert_eq!(
             sink.seen(),
-            vec![Invalidation::Inode(5), entry(1, "vpxd"), Invalidation::Inode(6)]
+            vec![
+                Invalidation::Inode(5),
+                entry(1, "vpxd"),
+                Invalidation::Inode(6)
+            ]
         );
     }
 
@@ -259,9 +263,14 @@ mod tests {
                 _ => Ok(Vec::new()),
             }
         });
-        let threads =
-            Invalidators::start(sink.clone(), rx, tx, Some(refresh), Duration::from_millis(5))
-                .unwrap();
+        let threads = Invalidators::start(
+            sink.clone(),
+            rx,
+            tx,
+            Some(refresh),
+            Duration::from_millis(5),
+        )
+        .unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
         while sink.seen().is_empty() && Instant::now() < deadline {
             thread::sleep(Duration::from_millis(5));

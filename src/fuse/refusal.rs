@@ -6,8 +6,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use log::{error, log, Level};
 
-use crate::fs::error::FsError;
-use crate::fs::types::Caller;
+use crate::fs::Caller;
+use crate::fs::FsError;
 
 /// How loudly a refusal is logged. Expected misses (a probe for an optional file, an xattr
 /// that is not there, the size question of the xattr protocol) stay at debug; refusals a

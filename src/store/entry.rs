@@ -77,7 +77,11 @@ impl EntryContent {
     }
 
     /// As `private_key`, with the key kept encrypted under `password` (PBES2).
-    pub fn encrypted_private_key(chain: &CertChain, key: &PrivateKey, password: &[u8]) -> Result<Self> {
+    pub fn encrypted_private_key(
+        chain: &CertChain,
+        key: &PrivateKey,
+        password: &[u8],
+    ) -> Result<Self> {
         key.matches_certificate(chain.leaf_der())?;
         let encrypted = key.encrypt(password)?;
         Ok(Self::with_key(

@@ -9,7 +9,9 @@
 use rusqlite::{params, OptionalExtension, Transaction};
 use zeroize::Zeroizing;
 
-use super::{entry_not_found, names, require_access, unix_now, Access, Database, EntryType, StoreRow};
+use super::{
+    entry_not_found, names, require_access, unix_now, Access, Database, EntryType, StoreRow,
+};
 use crate::error::{Error, Result};
 use crate::pki::{self, CertChain, PkiError, PrivateKey};
 
@@ -59,7 +61,10 @@ struct EntryRow {
 
 impl EntryRow {
     fn key(&self) -> &[u8] {
-        self.key_data.as_ref().map(|k| k.as_slice()).unwrap_or_default()
+        self.key_data
+            .as_ref()
+            .map(|k| k.as_slice())
+            .unwrap_or_default()
     }
 }
 
@@ -77,7 +82,14 @@ impl Database {
         self.write(|tx| {
             let store = require_access(tx, caller, store, Access::Write)?;
             let Some(entry) = load_entry(tx, &store, alias)? else {
-                insert(tx, &store, alias, EntryType::TrustedCert, Some(chain.pem()), None)?;
+                insert(
+                    tx,
+                    &store,
+                    alias,
+                    EntryType::TrustedCert,
+                    Some(chain.pem()),
+                    None,
+                )?;
                 return Ok(WriteOutcome::Created(EntryType::TrustedCert));
             };
             match entry.entry_type {
@@ -85,14 +97,26 @@ impl Database {
                     if let Some(key) = pending_key_matching(&entry, chain) {
                         return set_pair(tx, &entry, chain, &key);
                     }
-                    update(tx, entry.id, EntryType::TrustedCert, Some(chain.pem()), None)?;
+                    update(
+                        tx,
+                        entry.id,
+                        EntryType::TrustedCert,
+                        Some(chain.pem()),
+                        None,
+                    )?;
                     Ok(WriteOutcome::Replaced(EntryType::TrustedCert))
                 }
                 EntryType::PrivateKey => {
                     let live = parse_stored_key(&entry)?;
                     if live.matches_certificate(chain.leaf_der()).is_ok() {
                         let key = live.to_pkcs8_pem();
-                        update(tx, entry.id, EntryType::PrivateKey, Some(chain.pem()), Some(key.as_bytes()))?;
+                        update(
+                            tx,
+                            entry.id,
+                            EntryType::PrivateKey,
+                            Some(chain.pem()),
+                            Some(key.as_bytes()),
+                        )?;
                         return Ok(WriteOutcome::Replaced(EntryType::PrivateKey));
                     }
                     if let Some(key) = pending_key_matching(&entry, chain) {
@@ -116,7 +140,13 @@ impl Database {
 
     /// Writes the key of an alias: any content on an alias without a certificate is a Secret
     /// Key (as `vecs-cli entry create --key` makes); on a certificate it must be a private key.
-    pub fn write_key(&mut self, caller: u32, store: &str, alias: &str, data: &[u8]) -> Result<WriteOutcome> {
+    pub fn write_key(
+        &mut self,
+        caller: u32,
+        store: &str,
+        alias: &str,
+        data: &[u8],
+    ) -> Result<WriteOutcome> {
         names::check_alias(alias)?;
         self.write(|tx| {
             let store = require_access(tx, caller, store, Access::Write)?;
@@ -172,10 +202,22 @@ impl Database {
             match load_entry(tx, &store, alias)? {
                 None => {
                     let pem = key.to_pkcs8_pem();
-                    insert(tx, &store, alias, EntryType::PrivateKey, Some(chain.pem()), Some(pem.as_bytes()))?;
+                    insert(
+                        tx,
+                        &store,
+                        alias,
+                        EntryType::PrivateKey,
+                        Some(chain.pem()),
+                        Some(pem.as_bytes()),
+                    )?;
                     Ok(WriteOutcome::Created(EntryType::PrivateKey))
                 }
-                Some(entry) if matches!(entry.entry_type, EntryType::Crl | EntryType::EncryptedPrivateKey) => {
+                Some(entry)
+                    if matches!(
+                        entry.entry_type,
+                        EntryType::Crl | EntryType::EncryptedPrivateKey
+                    ) =>
+                {
                     Err(not_through_files(entry.entry_type))
                 }
                 Some(entry) => set_pair(tx, &entry, chain, key),
@@ -188,15 +230,26 @@ impl Database {
     pub fn remove_half(&mut self, caller: u32, store: &str, alias: &str, half: Half) -> Result<()> {
         self.write(|tx| {
             let store = require_access(tx, caller, store, Access::Write)?;
-            let entry = load_entry(tx, &store, alias)?.ok_or_else(|| entry_not_found(&store, alias))?;
+            let entry =
+                load_entry(tx, &store, alias)?.ok_or_else(|| entry_not_found(&store, alias))?;
             let missing = || Error::NoSuchPart {
                 store: store.name.clone(),
                 alias: alias.to_string(),
-                what: if half == Half::Cert { "certificate" } else { "key" },
+                what: if half == Half::Cert {
+                    "certificate"
+                } else {
+                    "key"
+                },
             };
             match (entry.entry_type, half) {
                 (EntryType::PrivateKey | EntryType::EncryptedPrivateKey, Half::Key) => {
-                    update(tx, entry.id, EntryType::TrustedCert, entry.cert_pem.as_deref(), None)?;
+                    update(
+                        tx,
+                        entry.id,
+                        EntryType::TrustedCert,
+                        entry.cert_pem.as_deref(),
+                        None,
+                    )?;
                 }
                 (EntryType::PrivateKey | EntryType::EncryptedPrivateKey, Half::Cert) => {
                     update(tx, entry.id, EntryType::SecretKey, None, Some(entry.key()))?;
@@ -297,7 +350,8 @@ fn load_entry(tx: &Transaction, store: &StoreRow, alias: &str) -> Result<Option<
         entry_type,
         cert_pem,
         key_data: key_data.map(Zeroizing::new),
-        pending: pending.and_then(|(half, data)| Half::from_db(&half).map(|h| (h, Zeroizing::new(data)))),
+        pending: pending
+            .and_then(|(half, data)| Half::from_db(&half).map(|h| (h, Zeroizing::new(data)))),
     }))
 }
 
@@ -334,9 +388,20 @@ fn update(
     Ok(())
 }
 
-fn set_pair(tx: &Transaction, entry: &EntryRow, chain: &CertChain, key: &PrivateKey) -> Result<WriteOutcome> {
+fn set_pair(
+    tx: &Transaction,
+    entry: &EntryRow,
+    chain: &CertChain,
+    key: &PrivateKey,
+) -> Result<WriteOutcome> {
     let pem = key.to_pkcs8_pem();
-    update(tx, entry.id, EntryType::PrivateKey, Some(chain.pem()), Some(pem.as_bytes()))?;
+    update(
+        tx,
+        entry.id,
+        EntryType::PrivateKey,
+        Some(chain.pem()),
+        Some(pem.as_bytes()),
+    )?;
     Ok(WriteOutcome::Replaced(EntryType::PrivateKey))
 }
 

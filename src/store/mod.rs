@@ -22,8 +22,8 @@ use zeroize::Zeroizing;
 pub use access::{Access, Grant, READ_STORE, WRITE_STORE};
 pub use entry::{EntryContent, EntryInfo, EntryType};
 pub use halves::{Half, WriteOutcome};
-pub use snapshot::{EntryImage, Snapshot, StoreImage};
 pub use names::{canonical_store_name, StoreKind};
+pub use snapshot::{EntryImage, Snapshot, StoreImage};
 
 use crate::error::{Error, Result};
 use crate::users::Principal;
@@ -100,9 +100,9 @@ impl Database {
     /// A number that grows with every committed change, by any process: poll it to learn that
     /// the store changed.
     pub fn generation(&self) -> Result<u64> {
-        let generation: i64 = self
-            .conn
-            .query_row("SELECT generation FROM change_counter", [], |r| r.get(0))?;
+        let generation: i64 =
+            self.conn
+                .query_row("SELECT generation FROM change_counter", [], |r| r.get(0))?;
         Ok(generation as u64)
     }
 
@@ -168,7 +168,13 @@ impl Database {
     }
 
     /// Grants `mask` to `principal`, replacing what it had (vmafd's SET semantics).
-    pub fn grant(&mut self, caller: u32, store: &str, principal: Principal, mask: u32) -> Result<()> {
+    pub fn grant(
+        &mut self,
+        caller: u32,
+        store: &str,
+        principal: Principal,
+        mask: u32,
+    ) -> Result<()> {
         self.write(|tx| {
             let store = require_store(tx, store)?;
             require_owner(caller, &store, "change the permissions of")?;
@@ -185,7 +191,13 @@ impl Database {
     }
 
     /// Takes the bits of `mask` away from `principal`; a grant left empty disappears.
-    pub fn revoke(&mut self, caller: u32, store: &str, principal: Principal, mask: u32) -> Result<()> {
+    pub fn revoke(
+        &mut self,
+        caller: u32,
+        store: &str,
+        principal: Principal,
+        mask: u32,
+    ) -> Result<()> {
         self.write(|tx| {
             let store = require_store(tx, store)?;
             require_owner(caller, &store, "change the permissions of")?;

@@ -98,7 +98,9 @@ fn check_label(what: &'static str, value: &str, limit: usize) -> Result<()> {
         });
     }
     if value.contains('\0') {
-        return Err(Error::InvalidParameter(format!("the {what} contains a NUL byte")));
+        return Err(Error::InvalidParameter(format!(
+            "the {what} contains a NUL byte"
+        )));
     }
     Ok(())
 }

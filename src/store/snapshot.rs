@@ -46,8 +46,8 @@ impl Database {
                 conn.query_row("SELECT generation FROM change_counter", [], |r| r.get(0))?;
             let mut stores = Vec::new();
             let mut index = HashMap::new();
-            let mut stmt =
-                conn.prepare("SELECT id, name, owner_uid, kind, created_at FROM stores ORDER BY id")?;
+            let mut stmt = conn
+                .prepare("SELECT id, name, owner_uid, kind, created_at FROM stores ORDER BY id")?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 let id: i64 = r.get(0)?;
@@ -84,10 +84,7 @@ impl Database {
                     created_at: r.get(5)?,
                     modified_at: r.get(6)?,
                     from_sync: r.get(7)?,
-                    pending: half
-                        .as_deref()
-                        .and_then(Half::from_db)
-                        .zip(since),
+                    pending: half.as_deref().and_then(Half::from_db).zip(since),
                 };
                 if let Some(&i) = index.get(&store_id) {
                     stores[i].entries.push(image);

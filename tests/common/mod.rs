@@ -43,7 +43,11 @@ impl Run {
     /// Asserts the VECS error line for `code` and the matching exit status.
     #[track_caller]
     pub fn failed_with(&self, code: u32) -> &Self {
-        assert_eq!(self.code, (code & 0xFF) as i32, "exit status for {code}: {self:#?}");
+        assert_eq!(
+            self.code,
+            (code & 0xFF) as i32,
+            "exit status for {code}: {self:#?}"
+        );
         let line = vecsfs::cli::error_line(code);
         assert!(self.stderr.ends_with(&line), "expected `{line}`: {self:#?}");
         self
@@ -71,7 +75,9 @@ impl Workspace {
 
     pub fn vecs_with_input(&self, args: &[&str], stdin: &[u8]) -> Run {
         let mut cmd = Command::new(vecs_cli());
-        cmd.args(args).env("VECS_DB", &self.db).env_remove("RUST_LOG");
+        cmd.args(args)
+            .env("VECS_DB", &self.db)
+            .env_remove("RUST_LOG");
         run_with_input(cmd, stdin)
     }
 
@@ -205,7 +211,10 @@ pub fn identity(ws: &Workspace, kind: KeyKind, name: &str) -> Identity {
 
 /// The SHA-1 fingerprint of a certificate file, as a VECS alias.
 pub fn sha1_of(ws: &Workspace, cert: &str) -> String {
-    let out = openssl(ws.dir.path(), &["x509", "-in", cert, "-noout", "-fingerprint", "-sha1"]);
+    let out = openssl(
+        ws.dir.path(),
+        &["x509", "-in", cert, "-noout", "-fingerprint", "-sha1"],
+    );
     out.trim()
         .rsplit('=')
         .next()
@@ -218,7 +227,10 @@ pub fn sha1_of(ws: &Workspace, cert: &str) -> String {
 pub fn traditional_key(ws: &Workspace, key: &str, kind: KeyKind) -> String {
     let out = format!("{key}.trad");
     match kind {
-        KeyKind::Rsa2048 => openssl(ws.dir.path(), &["rsa", "-in", key, "-traditional", "-out", &out]),
+        KeyKind::Rsa2048 => openssl(
+            ws.dir.path(),
+            &["rsa", "-in", key, "-traditional", "-out", &out],
+        ),
         _ => openssl(ws.dir.path(), &["ec", "-in", key, "-out", &out]),
     };
     out

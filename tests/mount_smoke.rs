@@ -1,0 +1,112 @@
+//! The vecsfs daemon end to end on a real FUSE mount: it mounts, shows the store, and ends
+//! cleanly (exit 0, mount gone) on SIGTERM and on umount. Runs as root (CI does).
+
+#[path = "support/mount.rs"]
+mod mount;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use mount::{run_command, Mounted, EXIT_TIMEOUT};
+
+const SEEDED_STORES: [&str; 8] = [
+    "MACHINE_SSL_CERT",
+    "TRUSTED_ROOTS",
+    "TRUSTED_ROOTS_CRLS",
+    "machine",
+    "vsphere-webclient",
+    "vpxd",
+    "vpxd-extension",
+    "BACKUP_STORE",
+];
+
+#[test]
+fn root_lists_the_seeded_stores_and_the_crl_alias() {
+    let m = Mounted::fresh();
+    let (status, out) = run_command(
+        Command::new("ls").arg("-1").arg(&m.mountpoint),
+        Duration::from_secs(10),
+    );
+    assert!(
+        status.success(),
+        "ls failed: {out}\ndaemon log:\n{}",
+        m.log()
+    );
+    let listed: BTreeSet<&str> = out.lines().collect();
+    let mut expected: BTreeSet<&str> = SEEDED_STORES.into_iter().collect();
+    expected.insert("TRUSTED_ROOT_CRLS");
+    assert_eq!(listed, expected, "daemon log:\n{}", m.log());
+
+    let link = m.path("TRUSTED_ROOT_CRLS");
+    let meta = std::fs::symlink_metadata(&link).expect("lstat TRUSTED_ROOT_CRLS");
+    assert!(meta.file_type().is_symlink());
+    let target = std::fs::read_link(&link).expect("readlink");
+    assert_eq!(target, Path::new("TRUSTED_ROOTS_CRLS"));
+    assert!(m.path("TRUSTED_ROOT_CRLS").is_dir(), "the symlink resolves");
+}
+
+#[test]
+fn sigterm_unmounts_and_exits_zero() {
+    let mut m = Mounted::fresh();
+    m.signal(libc::SIGTERM);
+    let status = m.wait_exit(EXIT_TIMEOUT);
+    assert!(status.success(), "exit status {status}; log:\n{}", m.log());
+    m.wait_unmounted(Duration::from_secs(2));
+}
+
+#[test]
+fn umount_ends_the_daemon_with_status_zero() {
+    let mut m = Mounted::fresh();
+    let (status, out) = run_command(
+        Command::new("umount").arg(&m.mountpoint),
+        Duration::from_secs(10),
+    );
+    assert!(status.success(), "umount failed: {out}");
+    let status = m.wait_exit(EXIT_TIMEOUT);
+    assert!(status.success(), "exit status {status}; log:\n{}", m.log());
+    assert!(!m.is_mounted());
+}
+
+#[test]
+fn unknown_mount_option_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (status, out) = run_command(
+        Command::new(mount::vecsfs_bin())
+            .arg("--db")
+            .arg(dir.path().join("vecs.db"))
+            .args(["-o", "ro,bogus"])
+            .arg(dir.path()),
+        Duration::from_secs(10),
+    );
+    assert_eq!(status.code(), Some(2), "{out}");
+    assert!(out.contains("bogus"), "{out}");
+    assert!(!dir.path().join("vecs.db").exists(), "nothing was started");
+}
+
+#[test]
+fn missing_mountpoint_is_one_clear_line_and_status_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("no-such-dir");
+    let (status, out) = run_command(
+        Command::new(mount::vecsfs_bin())
+            .arg("--db")
+            .arg(dir.path().join("vecs.db"))
+            .arg(&missing)
+            .env_remove("RUST_LOG"),
+        Duration::from_secs(10),
+    );
+    assert_eq!(status.code(), Some(1), "{out}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.contains("no-such-dir"), "{out}");
+}
+
+#[test]
+fn mountinfo_lines_are_parsed() {
+    let line = "36 35 0:47 / /tmp/a\\040b/mnt rw,nosuid - fuse.vecs vecs rw,user_id=0";
+    assert!(mount::mountinfo_matches(line, Path::new("/tmp/a b/mnt")));
+    assert!(!mount::mountinfo_matches(line, Path::new("/tmp/a b")));
+    let other = "36 35 0:47 / /tmp/x rw shared:1 - tmpfs tmpfs rw";
+    assert!(!mount::mountinfo_matches(other, Path::new("/tmp/x")));
+}

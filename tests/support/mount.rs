@@ -1,0 +1,381 @@
+//! A real mount for integration tests: the `vecsfs` binary serving a private database on a
+//! private mountpoint, torn down on drop even when the test panics.
+//!
+//! Use it from a test file with
+//! ```ignore
+//! #[path = "support/mount.rs"]
+//! mod mount;
+//! let m = mount::Mounted::fresh();
+//! std::fs::read_dir(m.path("TRUSTED_ROOTS"))?;
+//! ```
+//! FUSE tests fail loudly: without a usable `/dev/fuse`, or if the mount does not come up, the
+//! harness panics with the reason and the daemon's log. Every wait has a timeout.
+#![allow(dead_code)]
+
+use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long the daemon may take to mount.
+pub const MOUNT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the daemon may take to exit once unmounted or signalled.
+pub const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a helper command (umount, fusermount3) may run.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+const POLL: Duration = Duration::from_millis(20);
+
+/// The fstype the daemon's mounts show in /proc/self/mountinfo (`fuse.` + subtype).
+pub const FSTYPE: &str = "fuse.vecs";
+
+/// Prepares the database before the daemon starts.
+pub type Prepare = Box<dyn FnOnce(&Path)>;
+
+/// How to start the daemon.
+#[derive(Default)]
+pub struct MountSpec {
+    /// `-o` options, e.g. `["ro"]`.
+    pub options: Vec<String>,
+    /// Extra environment for the daemon (e.g. `RUST_LOG=debug`).
+    pub env: Vec<(String, String)>,
+    /// Runs before the daemon starts, with the database path (which does not exist yet): seed
+    /// it with vecs-cli here to test what the mount shows of an existing store.
+    pub before_mount: Option<Prepare>,
+}
+
+impl MountSpec {
+    pub fn option(mut self, option: &str) -> Self {
+        self.options.push(option.to_string());
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn before_mount(mut self, prepare: impl FnOnce(&Path) + 'static) -> Self {
+        self.before_mount = Some(Box::new(prepare));
+        self
+    }
+}
+
+/// A running daemon and its mount. Dropping it unmounts and stops the daemon.
+pub struct Mounted {
+    /// Holds the database, the mountpoint and the daemon's log. `None` once handed back to
+    /// the test or deliberately leaked (see `Drop`).
+    dir: Option<tempfile::TempDir>,
+    pub db: PathBuf,
+    pub mountpoint: PathBuf,
+    log: PathBuf,
+    child: Child,
+    status: Option<ExitStatus>,
+}
+
+impl Mounted {
+    /// A fresh database (the daemon creates it with the seeded stores), mounted read-write.
+    pub fn fresh() -> Mounted {
+        Mounted::start(MountSpec::default())
+    }
+
+    /// Starts the daemon as `spec` says and waits until the mount is up.
+    #[track_caller]
+    pub fn start(spec: MountSpec) -> Mounted {
+        require_fuse();
+        let dir = tempfile::Builder::new()
+            .prefix("vecsfs-mount-")
+            .tempdir()
+            .expect("temp dir");
+        let db = dir.path().join("vecs.db");
+        let mountpoint = dir.path().join("mnt");
+        std::fs::create_dir(&mountpoint).expect("mountpoint");
+        let mountpoint = mountpoint.canonicalize().expect("canonical mountpoint");
+        if let Some(prepare) = spec.before_mount {
+            prepare(&db);
+        }
+        let log = dir.path().join("vecsfs.log");
+        let child = spawn_daemon(&db, &mountpoint, &spec.options, &spec.env, &log);
+        let mut mounted = Mounted {
+            dir: Some(dir),
+            db,
+            mountpoint,
+            log,
+            child,
+            status: None,
+        };
+        mounted.wait_until_mounted();
+        mounted
+    }
+
+    /// A path inside the mount.
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.mountpoint.join(relative)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What the daemon has logged so far (stderr).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Whether the mount shows in this process's mount table.
+    pub fn is_mounted(&self) -> bool {
+        is_mounted(&self.mountpoint)
+    }
+
+    /// Sends `signal` to the daemon.
+    pub fn signal(&self, signal: i32) {
+        let pid = i32::try_from(self.child.id()).expect("pid fits in pid_t");
+        // SAFETY: kill(2) on our own child.
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
+    }
+
+    /// Waits for the daemon to exit; panics (with its log) after `timeout`.
+    #[track_caller]
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        match self.try_wait_exit(timeout) {
+            Some(status) => status,
+            None => panic!(
+                "vecsfs did not exit within {timeout:?}; its log:\n{}",
+                self.log()
+            ),
+        }
+    }
+
+    /// Waits up to `timeout` for the daemon to exit.
+    pub fn try_wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            self.status = wait_child(&mut self.child, timeout);
+        }
+        self.status
+    }
+
+    /// Waits until the mount has disappeared from the mount table.
+    #[track_caller]
+    pub fn wait_unmounted(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while self.is_mounted() {
+            assert!(
+                Instant::now() < deadline,
+                "{} still mounted after {timeout:?}; daemon log:\n{}",
+                self.mountpoint.display(),
+                self.log()
+            );
+            thread::sleep(POLL);
+        }
+    }
+
+    #[track_caller]
+    fn wait_until_mounted(&mut self) {
+        let deadline = Instant::now() + MOUNT_TIMEOUT;
+        loop {
+            if self.is_mounted() {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                self.status = Some(status);
+                panic!(
+                    "vecsfs exited ({status}) instead of mounting {}; its log:\n{}",
+                    self.mountpoint.display(),
+                    self.log()
+                );
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                self.status = wait_child(&mut self.child, EXIT_TIMEOUT);
+                panic!(
+                    "vecsfs did not mount {} within {MOUNT_TIMEOUT:?}; its log:\n{}",
+                    self.mountpoint.display(),
+                    self.log()
+                );
+            }
+            thread::sleep(POLL);
+        }
+    }
+
+    /// Unmounts lazily (so that a test's leftover open file cannot block it), first with
+    /// umount(8), then with fusermount3.
+    fn unmount_lazily(&self) {
+        if !self.is_mounted() {
+            return;
+        }
+        let mountpoint = self.mountpoint.as_os_str();
+        if run_quietly(Command::new("umount").arg("-l").arg(mountpoint)) {
+            return;
+        }
+        run_quietly(Command::new("fusermount3").arg("-uz").arg(mountpoint));
+    }
+}
+
+impl Drop for Mounted {
+    /// Never panics (it may run during a panic): problems are reported on stderr.
+    fn drop(&mut self) {
+        self.unmount_lazily();
+        if self.try_wait_exit(EXIT_TIMEOUT).is_none() {
+            eprintln!("vecsfs (pid {}) did not exit: killing it", self.child.id());
+            let _ = self.child.kill();
+            let _ = wait_child(&mut self.child, EXIT_TIMEOUT);
+        }
+        if self.is_mounted() {
+            // Removing the temp dir would recurse into a live mount: leave it behind.
+            eprintln!(
+                "{} is still mounted; leaving its directory in place",
+                self.mountpoint.display()
+            );
+            if let Some(dir) = self.dir.take() {
+                let _ = dir.keep();
+            }
+        }
+    }
+}
+
+/// Panics unless FUSE can work here: these tests must fail, never pass silently.
+#[track_caller]
+pub fn require_fuse() {
+    if let Err(e) = OpenOptions::new().read(true).write(true).open("/dev/fuse") {
+        panic!("FUSE tests need a usable /dev/fuse (run as root with the fuse module): {e}");
+    }
+}
+
+/// The path of the vecsfs binary under test.
+pub fn vecsfs_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_vecsfs")
+}
+
+fn spawn_daemon(
+    db: &Path,
+    mountpoint: &Path,
+    options: &[String],
+    env: &[(String, String)],
+    log: &Path,
+) -> Child {
+    // A file, not a pipe: nobody might read a pipe, and a full one would block the daemon.
+    let log_file = File::create(log).expect("daemon log file");
+    let mut cmd = Command::new(vecsfs_bin());
+    cmd.arg("--db").arg(db);
+    for option in options {
+        cmd.arg("-o").arg(option);
+    }
+    cmd.arg(mountpoint)
+        .env_remove("VECS_DB")
+        .env("RUST_LOG", "debug")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log_file));
+    cmd.spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", vecsfs_bin()))
+}
+
+/// Waits up to `timeout` for `child` to exit.
+fn wait_child(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => thread::sleep(POLL),
+            _ => return None,
+        }
+    }
+}
+
+/// Runs a helper command with a timeout; true if it exited 0.
+fn run_quietly(cmd: &mut Command) -> bool {
+    let Ok(mut child) = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        return false;
+    };
+    match wait_child(&mut child, COMMAND_TIMEOUT) {
+        Some(status) => status.success(),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            false
+        }
+    }
+}
+
+/// Runs a command with a timeout and returns its status and combined output.
+pub fn run_command(cmd: &mut Command, timeout: Duration) -> (ExitStatus, String) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    // Read on threads so that a chatty command cannot block on a full pipe.
+    let stdout = child.stdout.take().map(read_in_background);
+    let stderr = child.stderr.take().map(read_in_background);
+    let Some(status) = wait_child(&mut child, timeout) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{cmd:?} did not finish within {timeout:?}");
+    };
+    let mut output = String::new();
+    for reader in [stdout, stderr].into_iter().flatten() {
+        output.push_str(&reader.join().unwrap_or_default());
+    }
+    (status, output)
+}
+
+fn read_in_background(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut text = String::new();
+        let _ = pipe.read_to_string(&mut text);
+        text
+    })
+}
+
+/// Whether `mountpoint` (absolute, canonical) is a vecsfs mount in this mount namespace.
+pub fn is_mounted(mountpoint: &Path) -> bool {
+    let Ok(table) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    table
+        .lines()
+        .any(|line| mountinfo_matches(line, mountpoint))
+}
+
+/// One mountinfo line: `id parent major:minor root MOUNTPOINT options [optional...] - FSTYPE
+/// source super-options` (proc(5)), with spaces and the like escaped as `\ooo`.
+pub fn mountinfo_matches(line: &str, mountpoint: &Path) -> bool {
+    let Some((before, after)) = line.split_once(" - ") else {
+        return false;
+    };
+    let point = before.split(' ').nth(4).map(unescape_octal);
+    let fstype = after.split(' ').next();
+    point.as_deref() == Some(mountpoint.as_os_str().as_encoded_bytes()) && fstype == Some(FSTYPE)
+}
+
+fn unescape_octal(field: &str) -> Vec<u8> {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let digits = bytes.get(i + 1..i + 4);
+        let code = digits
+            .filter(|d| bytes[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)))
+            .and_then(|d| u8::from_str_radix(std::str::from_utf8(d).ok()?, 8).ok());
+        match code {
+            Some(byte) => {
+                out.push(byte);
+                i += 4;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    out
+}
