@@ -190,6 +190,17 @@ impl Handles {
         }))
     }
 
+    /// The size of what an open write handle holds for this file, if one is open: a file
+    /// created and not yet committed exists for its writer (fstat, fchmod, futimens).
+    pub fn open_write_size(&self, store: &str, alias: &str, target: &Target) -> Option<usize> {
+        self.lock().values().find_map(|h| match h {
+            Handle::Write(w) if w.store == store && w.alias == alias && &w.target == target => {
+                Some(w.buffer.len())
+            }
+            _ => None,
+        })
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Handle>> {
         self.map
             .lock()

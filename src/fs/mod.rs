@@ -56,6 +56,8 @@ struct TempFile {
 struct Scratch {
     /// store name → aliases, in creation order.
     empty_aliases: HashMap<String, Vec<String>>,
+    /// When each empty alias directory appeared: its mtime must hold still for tar.
+    empty_alias_times: HashMap<(String, String), SystemTime>,
     /// (store, alias) → temporary files.
     temps: HashMap<(String, String), Vec<TempFile>>,
 }
@@ -102,7 +104,29 @@ impl VecsFs {
     pub fn getattr(&self, _caller: &Caller, ino: Ino) -> FsResult<Attr> {
         let mut state = self.write_state();
         let node = node_of(&state, ino)?;
-        nodes::attr_of(&mut state, &node)
+        self.attr_or_being_written(&mut state, &node)
+    }
+
+    /// The attributes of a node, or of a file that a writer created and has not committed yet.
+    fn attr_or_being_written(&self, state: &mut State, node: &Node) -> FsResult<Attr> {
+        let found = nodes::attr_of(state, node);
+        let Err(e) = &found else {
+            return found;
+        };
+        let Node::File(store, alias, file) = node else {
+            return found;
+        };
+        if e.errno != libc::ENOENT {
+            return found;
+        }
+        match self.handles.open_write_size(store, alias, &Target::File(*file)) {
+            Some(size) => {
+                let mut attr = nodes::new_file_attr(state, node)?;
+                attr.size = size as u64;
+                Ok(attr)
+            }
+            None => found,
+        }
     }
 
     pub fn opendir(&self, caller: &Caller, ino: Ino) -> FsResult<()> {
@@ -237,6 +261,11 @@ impl VecsFs {
         let mut state = self.write_state();
         let parent = node_of(&state, parent)?;
         let Node::Alias(store, alias) = &parent else {
+            if let Node::Store(store) = &parent {
+                if nodes::store(&state.view, store)?.is_read_only() {
+                    return Err(FsError::read_only(store));
+                }
+            }
             return Err(FsError::meaningless(name.to_string_lossy()));
         };
         let store_node = nodes::store(&state.view, store)?;
@@ -317,12 +346,7 @@ impl VecsFs {
                         format!("alias [{name}] exists in [{store}]"),
                     ));
                 }
-                state
-                    .scratch
-                    .empty_aliases
-                    .entry(store.clone())
-                    .or_default()
-                    .push(name.clone());
+                add_empty_alias(&mut state.scratch, store, &name);
                 nodes::attr_of(&mut state, &Node::Alias(store.clone(), name))
             }
             _ => Err(FsError::meaningless(name)),
@@ -349,7 +373,14 @@ impl VecsFs {
                     caller.uid,
                     file.as_str()
                 );
-                self.reload()
+                self.reload()?;
+                // The directory stays until rmdir (rm -r removes the files first).
+                let mut state = self.write_state();
+                let gone = nodes::store(&state.view, store)?.alias(alias).is_none();
+                if gone {
+                    add_empty_alias(&mut state.scratch, store, alias);
+                }
+                Ok(())
             }
             Node::Temp(store, alias, name) => {
                 self.check_change(caller, store, &node)?;
@@ -461,12 +492,17 @@ impl VecsFs {
             self.truncate(caller, &node, size, changes.fh)?;
         }
         let mut state = self.write_state();
-        let current = nodes::attr_of(&mut state, &node)?;
+        let current = self.attr_or_being_written(&mut state, &node)?;
         if let Node::File(s, ..) | Node::Temp(s, ..) | Node::Alias(s, _) | Node::Store(s) = &node {
             let store = nodes::store(&state.view, s)?;
             if store.is_read_only() && *changes != SetAttr::default() && changes.fh.is_none() {
                 return Err(FsError::read_only(s));
             }
+        }
+        if matches!(node, Node::Temp(..)) {
+            // A temporary file's mode and owner mean nothing: the file it is renamed onto
+            // takes the store's. Accepting them lets rsync and editors work.
+            return Ok(current);
         }
         let same = changes.perm.is_none_or(|p| p & 0o7777 == current.perm)
             && changes.uid.is_none_or(|u| u == current.uid)
@@ -672,12 +708,7 @@ impl VecsFs {
             forget_scratch_alias(&mut state.scratch, from.0, from.1);
             remove_empty_alias(&mut state.scratch, to.0, to.1);
             if !has_entry {
-                state
-                    .scratch
-                    .empty_aliases
-                    .entry(to.0.to_string())
-                    .or_default()
-                    .push(to.1.to_string());
+                add_empty_alias(&mut state.scratch, to.0, to.1);
             }
             let changed = [
                 Invalidation::Entry {
@@ -965,7 +996,20 @@ fn empty_alias_folded(scratch: &Scratch, store: &str, alias: &str) -> bool {
         .is_some_and(|list| list.iter().any(|a| view::fold(a) == view::fold(alias)))
 }
 
+fn add_empty_alias(scratch: &mut Scratch, store: &str, alias: &str) {
+    let list = scratch.empty_aliases.entry(store.to_string()).or_default();
+    if !list.iter().any(|a| a == alias) {
+        list.push(alias.to_string());
+        scratch
+            .empty_alias_times
+            .insert((store.to_string(), alias.to_string()), SystemTime::now());
+    }
+}
+
 fn remove_empty_alias(scratch: &mut Scratch, store: &str, alias: &str) {
+    scratch
+        .empty_alias_times
+        .remove(&(store.to_string(), alias.to_string()));
     if let Some(list) = scratch.empty_aliases.get_mut(store) {
         list.retain(|a| a != alias);
     }

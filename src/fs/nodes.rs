@@ -210,11 +210,16 @@ pub fn attr_of(state: &mut State, node: &Node) -> FsResult<Attr> {
             if mtime.is_none() && !alias_exists(view, &state.scratch, s, a) {
                 return Err(FsError::not_found(a));
             }
+            let since = state
+                .scratch
+                .empty_alias_times
+                .get(&(s.clone(), a.clone()))
+                .copied();
             dir_attr(
                 ino,
                 dir_perm(st),
                 st.owner_uid,
-                mtime.unwrap_or_else(SystemTime::now),
+                mtime.or(since).unwrap_or(UNIX_EPOCH),
             )
         }
         Node::File(s, a, f) => {

@@ -21,11 +21,25 @@ pub fn level(errno: i32) -> Level {
     }
 }
 
+/// Operations whose refusals the filesystem layer logs itself, with the store and alias the
+/// refused commit was for (`VecsFs::commit_handle`, `VecsFs::release`). The adapter repeats
+/// them only at debug, so that a refused write is one warning line, as the contract asks.
+const LOGGED_BY_FS: [&str; 3] = ["flush", "fsync", "release"];
+
+/// The level of `op`'s refusal with `errno` in the adapter's log.
+pub fn op_level(op: &str, errno: i32) -> Level {
+    if LOGGED_BY_FS.contains(&op) {
+        Level::Debug
+    } else {
+        level(errno)
+    }
+}
+
 /// Logs a refusal: the operation, the filesystem's sentence (which names store, alias, file
 /// and reason, never content) and who asked.
 pub fn log_refusal(op: &str, caller: &Caller, err: &FsError) {
     log!(
-        level(err.errno),
+        op_level(op, err.errno),
         "{op} refused: {err}; uid {} pid {}",
         caller.uid,
         caller.pid
@@ -76,6 +90,14 @@ mod tests {
             assert_eq!(level(errno), Level::Warn, "errno {errno}");
         }
         assert_eq!(level(libc::EIO), Level::Error);
+    }
+
+    #[test]
+    fn commit_refusals_are_left_to_the_filesystem_log() {
+        assert_eq!(op_level("flush", libc::EBADMSG), Level::Debug);
+        assert_eq!(op_level("release", libc::EKEYREJECTED), Level::Debug);
+        assert_eq!(op_level("write", libc::EFBIG), Level::Warn);
+        assert_eq!(op_level("create", libc::EACCES), Level::Warn);
     }
 
     #[test]

@@ -243,7 +243,7 @@ impl Database {
             };
             match (entry.entry_type, half) {
                 (EntryType::PrivateKey | EntryType::EncryptedPrivateKey, Half::Key) => {
-                    update(
+                    set_content(
                         tx,
                         entry.id,
                         EntryType::TrustedCert,
@@ -252,7 +252,7 @@ impl Database {
                     )?;
                 }
                 (EntryType::PrivateKey | EntryType::EncryptedPrivateKey, Half::Cert) => {
-                    update(tx, entry.id, EntryType::SecretKey, None, Some(entry.key()))?;
+                    set_content(tx, entry.id, EntryType::SecretKey, None, Some(entry.key()))?;
                 }
                 (EntryType::SecretKey, Half::Key) | (EntryType::TrustedCert, Half::Cert) => {
                     tx.execute("DELETE FROM entries WHERE id = ?1", [entry.id])?;
@@ -380,11 +380,25 @@ fn update(
     cert_pem: Option<&str>,
     key_data: Option<&[u8]>,
 ) -> Result<()> {
+    set_content(tx, id, entry_type, cert_pem, key_data)?;
+    tx.execute("DELETE FROM pending_halves WHERE entry_id = ?1", [id])?;
+    Ok(())
+}
+
+/// Changes the live content and keeps a pending half waiting: removing the key of a pair
+/// whose new certificate is pending (as `install` does before it writes the new key) must not
+/// lose that certificate.
+fn set_content(
+    tx: &Transaction,
+    id: i64,
+    entry_type: EntryType,
+    cert_pem: Option<&str>,
+    key_data: Option<&[u8]>,
+) -> Result<()> {
     tx.execute(
         "UPDATE entries SET entry_type = ?2, cert_pem = ?3, key_data = ?4, modified_at = ?5 WHERE id = ?1",
         params![id, entry_type as i64, cert_pem, key_data, unix_now()],
     )?;
-    tx.execute("DELETE FROM pending_halves WHERE entry_id = ?1", [id])?;
     Ok(())
 }
 
