@@ -110,3 +110,24 @@ fn mountinfo_lines_are_parsed() {
     let other = "36 35 0:47 / /tmp/x rw shared:1 - tmpfs tmpfs rw";
     assert!(!mount::mountinfo_matches(other, Path::new("/tmp/x")));
 }
+
+#[test]
+fn a_panicking_test_still_unmounts_and_stops_the_daemon() {
+    let seen = std::sync::Mutex::new(None);
+    let outcome = std::panic::catch_unwind(|| {
+        let m = Mounted::fresh();
+        *seen.lock().unwrap() = Some((m.mountpoint.clone(), m.pid()));
+        panic!("a test failing while mounted");
+    });
+    assert!(outcome.is_err());
+    let (mountpoint, pid) = seen
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("mounted before panicking");
+    assert!(!mount::is_mounted(&mountpoint), "still mounted");
+    let pid = i32::try_from(pid).expect("pid");
+    // SAFETY: signal 0 only checks whether the process exists.
+    let alive = unsafe { libc::kill(pid, 0) } == 0;
+    assert!(!alive, "daemon {pid} still running");
+}

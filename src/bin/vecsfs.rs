@@ -254,9 +254,16 @@ fn serve(args: &Args, flags: &MountFlags) -> Result<(), String> {
     let options = FsOptions {
         read_only: flags.read_only,
     };
-    let fs = VecsFs::open_db(&db, options)
-        .map(Arc::new)
-        .map_err(|e| format!("cannot open database {}: {e}", db.display()))?;
+    let fs = VecsFs::open_db(&db, options).map(Arc::new).map_err(|e| {
+        // The store's own message usually names the file already.
+        let message = e.to_string();
+        let shown = db.display().to_string();
+        if message.contains(&shown) {
+            message
+        } else {
+            format!("cannot open database {shown}: {message}")
+        }
+    })?;
 
     let (tx, rx) = mpsc::channel();
     let adapter = VecsFuse::new(Arc::clone(&fs), tx.clone());

@@ -335,7 +335,7 @@ impl Filesystem for VecsFuse {
         let caller = caller(req);
         let err = FsError::new(
             libc::EPERM,
-            "mknod: the store holds no device or fifo nodes",
+            "the store holds no device, fifo or socket nodes",
         );
         guarded("mknod", &caller, || refuse("mknod", &caller, &err, reply));
     }
@@ -387,10 +387,7 @@ impl Filesystem for VecsFuse {
         reply: ReplyEntry,
     ) {
         let caller = caller(req);
-        let err = FsError::new(
-            libc::EPERM,
-            "symlink: symbolic links cannot be created here",
-        );
+        let err = FsError::new(libc::EPERM, "symbolic links cannot be created in the store");
         guarded("symlink", &caller, || {
             refuse("symlink", &caller, &err, reply)
         });
@@ -430,7 +427,7 @@ impl Filesystem for VecsFuse {
         reply: ReplyEntry,
     ) {
         let caller = caller(req);
-        let err = FsError::new(libc::EPERM, "link: hard links cannot be created here");
+        let err = FsError::new(libc::EPERM, "hard links cannot be created in the store");
         guarded("link", &caller, || refuse("link", &caller, &err, reply));
     }
 
