@@ -88,17 +88,59 @@ fn make_material() -> Material {
     let lone = self_signed("lone", &p256);
 
     // A small CA: a leaf it issued, and a CRL it signed.
-    ssl(&["genpkey", "-out", "ca.key", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]);
     ssl(&[
-        "req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=test-ca", "-days", "30",
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=keyCertSign,cRLSign",
-        "-out", "ca.crt",
+        "genpkey",
+        "-out",
+        "ca.key",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
     ]);
-    ssl(&["genpkey", "-out", "leaf.key", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]);
-    ssl(&["req", "-new", "-key", "leaf.key", "-subj", "/CN=leaf", "-out", "leaf.csr"]);
     ssl(&[
-        "x509", "-req", "-in", "leaf.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-set_serial",
-        "77", "-days", "30", "-out", "leaf.crt",
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        "ca.key",
+        "-subj",
+        "/CN=test-ca",
+        "-days",
+        "30",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=keyCertSign,cRLSign",
+        "-out",
+        "ca.crt",
+    ]);
+    ssl(&[
+        "genpkey",
+        "-out",
+        "leaf.key",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+    ]);
+    ssl(&[
+        "req", "-new", "-key", "leaf.key", "-subj", "/CN=leaf", "-out", "leaf.csr",
+    ]);
+    ssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-set_serial",
+        "77",
+        "-days",
+        "30",
+        "-out",
+        "leaf.crt",
     ]);
     let ca_dir = dir.join("ca");
     std::fs::create_dir_all(ca_dir.join("new")).expect("ca dir");
@@ -122,8 +164,19 @@ fn make_material() -> Material {
         let subj = format!("/CN=twin{n}");
         let out = format!("twin{n}.crt");
         ssl(&[
-            "req", "-x509", "-new", "-key", "twin.key", "-subj", &subj, "-set_serial", n,
-            "-days", "30", "-out", &out,
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            "twin.key",
+            "-subj",
+            &subj,
+            "-set_serial",
+            n,
+            "-days",
+            "30",
+            "-out",
+            &out,
         ]);
     }
     Material {
@@ -146,7 +199,11 @@ fn make_material() -> Material {
 
 /// The form the store keeps a certificate chain in.
 fn canonical_cert(pem: &[u8]) -> Vec<u8> {
-    parse_cert_chain(pem).expect("test certificate").pem().as_bytes().to_vec()
+    parse_cert_chain(pem)
+        .expect("test certificate")
+        .pem()
+        .as_bytes()
+        .to_vec()
 }
 
 /// The form the store keeps a private key in (PKCS#8 PEM).
@@ -234,7 +291,9 @@ impl Fx {
     }
 
     fn ls_sorted(&self, c: Caller, path: &str) -> Vec<String> {
-        let mut names = self.ls(c, path).unwrap_or_else(|e| panic!("ls {path}: {e}"));
+        let mut names = self
+            .ls(c, path)
+            .unwrap_or_else(|e| panic!("ls {path}: {e}"));
         names.sort();
         names
     }
@@ -260,7 +319,8 @@ impl Fx {
 
     #[track_caller]
     fn cat(&self, path: &str) -> Vec<u8> {
-        self.read(ROOT, path).unwrap_or_else(|e| panic!("read {path}: {e}"))
+        self.read(ROOT, path)
+            .unwrap_or_else(|e| panic!("read {path}: {e}"))
     }
 
     /// `cat data > path`: open (or create) with O_TRUNC, write, close (flush + release).
@@ -457,8 +517,13 @@ fn each_entry_type_shows_its_files() {
     let fx = Fx::with(|db| {
         let chain = |pem: &[u8]| parse_cert_chain(pem).unwrap();
         let key = |pem: &[u8]| parse_private_key(pem).unwrap();
-        db.add_entry(0, "machine", Some("tc"), &EntryContent::trusted_cert(&chain(&m.a.cert)))
-            .unwrap();
+        db.add_entry(
+            0,
+            "machine",
+            Some("tc"),
+            &EntryContent::trusted_cert(&chain(&m.a.cert)),
+        )
+        .unwrap();
         let pk = EntryContent::private_key(&chain(&m.b.cert), &key(&m.b.key)).unwrap();
         db.add_entry(0, "machine", Some("pk"), &pk).unwrap();
         let sk = EntryContent::secret_key(b"s3cret\n").unwrap();
@@ -472,11 +537,20 @@ fn each_entry_type_shows_its_files() {
             .unwrap();
     });
 
-    assert_eq!(fx.ls_sorted(ROOT, "machine"), names(&["epk", "pk", "sk", "tc"]));
+    assert_eq!(
+        fx.ls_sorted(ROOT, "machine"),
+        names(&["epk", "pk", "sk", "tc"])
+    );
     assert_eq!(fx.ls_sorted(ROOT, "machine/tc"), names(&["cert.pem"]));
-    assert_eq!(fx.ls_sorted(ROOT, "machine/pk"), names(&["cert.pem", "key.pem"]));
+    assert_eq!(
+        fx.ls_sorted(ROOT, "machine/pk"),
+        names(&["cert.pem", "key.pem"])
+    );
     assert_eq!(fx.ls_sorted(ROOT, "machine/sk"), names(&["key.pem"]));
-    assert_eq!(fx.ls_sorted(ROOT, "machine/epk"), names(&["cert.pem", "key.pem"]));
+    assert_eq!(
+        fx.ls_sorted(ROOT, "machine/epk"),
+        names(&["cert.pem", "key.pem"])
+    );
     let crl_dir = format!("TRUSTED_ROOTS_CRLS/{crl_alias}");
     assert_eq!(fx.ls_sorted(ROOT, &crl_dir), names(&["crl.pem"]));
 
@@ -488,7 +562,10 @@ fn each_entry_type_shows_its_files() {
         ("machine/pk/key.pem", canonical_key(&m.b.key)),
         ("machine/sk/key.pem", b"s3cret\n".to_vec()),
         ("machine/epk/cert.pem", canonical_cert(&m.rsa.cert)),
-        ("machine/epk/key.pem", fx.stored_key("machine", "epk").unwrap()),
+        (
+            "machine/epk/key.pem",
+            fx.stored_key("machine", "epk").unwrap(),
+        ),
         (
             crl_path.as_str(),
             parse_crl(&m.crl).unwrap().pem().as_bytes().to_vec(),
@@ -501,20 +578,45 @@ fn each_entry_type_shows_its_files() {
         assert_eq!(attr.size, content.len() as u64, "size of {path}");
     }
     let epk = String::from_utf8(fx.cat("machine/epk/key.pem")).unwrap();
-    assert!(epk.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"), "{epk}");
+    assert!(
+        epk.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+        "{epk}"
+    );
 
     // key.pem is private; the alias and store are directories.
-    for path in ["machine/pk/key.pem", "machine/sk/key.pem", "machine/epk/key.pem"] {
+    for path in [
+        "machine/pk/key.pem",
+        "machine/sk/key.pem",
+        "machine/epk/key.pem",
+    ] {
         assert_eq!(fx.lookup(ROOT, path).unwrap().perm, 0o600, "{path}");
     }
-    assert_eq!(fx.lookup(ROOT, "machine").unwrap().kind, NodeKind::Directory);
-    assert_eq!(fx.lookup(ROOT, "machine/pk").unwrap().kind, NodeKind::Directory);
+    assert_eq!(
+        fx.lookup(ROOT, "machine").unwrap().kind,
+        NodeKind::Directory
+    );
+    assert_eq!(
+        fx.lookup(ROOT, "machine/pk").unwrap().kind,
+        NodeKind::Directory
+    );
 
     // The entry type is an extended attribute of the alias directory.
-    assert_eq!(fx.xattr(ROOT, "machine/pk", "user.vecs.type").unwrap(), "Private Key");
-    assert_eq!(fx.xattr(ROOT, "machine/sk", "user.vecs.type").unwrap(), "Secret Key");
-    assert_eq!(fx.xattr(ROOT, "machine/tc", "user.vecs.type").unwrap(), "Trusted Cert");
-    assert_errno(fx.xattr(ROOT, "machine/pk", "user.vecs.pending"), libc::ENODATA);
+    assert_eq!(
+        fx.xattr(ROOT, "machine/pk", "user.vecs.type").unwrap(),
+        "Private Key"
+    );
+    assert_eq!(
+        fx.xattr(ROOT, "machine/sk", "user.vecs.type").unwrap(),
+        "Secret Key"
+    );
+    assert_eq!(
+        fx.xattr(ROOT, "machine/tc", "user.vecs.type").unwrap(),
+        "Trusted Cert"
+    );
+    assert_errno(
+        fx.xattr(ROOT, "machine/pk", "user.vecs.pending"),
+        libc::ENODATA,
+    );
 }
 
 #[test]
@@ -539,7 +641,10 @@ fn the_root_lists_the_stores_and_the_vcenter_crl_symlink() {
 
     let link = fx.lookup(ROOT, "TRUSTED_ROOT_CRLS").unwrap();
     assert_eq!(link.kind, NodeKind::Symlink);
-    assert_eq!(fx.fs.readlink(&ROOT, link.ino).unwrap(), b"TRUSTED_ROOTS_CRLS");
+    assert_eq!(
+        fx.fs.readlink(&ROOT, link.ino).unwrap(),
+        b"TRUSTED_ROOTS_CRLS"
+    );
     assert_eq!(link.size, "TRUSTED_ROOTS_CRLS".len() as u64);
     assert_errno(fx.unlink(ROOT, "TRUSTED_ROOT_CRLS"), libc::EPERM);
     assert!(fx.fs.statfs().is_ok());
@@ -561,10 +666,7 @@ fn names_that_cannot_be_path_components_are_percent_encoded() {
     let root = fx.ls(ROOT, "").unwrap();
     assert!(root.contains(&"a%2Fb".to_string()), "{root:?}");
     assert!(!root.iter().any(|n| n.contains('/')));
-    assert_eq!(
-        fx.ls(ROOT, "a%2Fb").unwrap(),
-        ["x%2Fy", "100%25", "%2E%2E"]
-    );
+    assert_eq!(fx.ls(ROOT, "a%2Fb").unwrap(), ["x%2Fy", "100%25", "%2E%2E"]);
     assert_eq!(fx.cat("a%2Fb/x%2Fy/cert.pem"), canonical_cert(&m.a.cert));
     assert_eq!(fx.cat("a%2Fb/100%25/cert.pem"), canonical_cert(&m.a.cert));
     assert_eq!(fx.cat("a%2Fb/%2E%2E/cert.pem"), canonical_cert(&m.a.cert));
@@ -600,7 +702,10 @@ fn writing_cert_pem_in_a_new_alias_creates_a_trusted_cert() {
     assert_errno(fx.mkdir(ROOT, "machine/WEB"), libc::EEXIST);
 
     fx.put("machine/web/cert.pem", &m.a.cert);
-    assert_eq!(fx.stored_type("machine", "web"), Some(EntryType::TrustedCert));
+    assert_eq!(
+        fx.stored_type("machine", "web"),
+        Some(EntryType::TrustedCert)
+    );
     assert_eq!(fx.stored_cert("machine", "web"), canonical_cert(&m.a.cert));
     assert_eq!(fx.ls(ROOT, "machine/web").unwrap(), ["cert.pem"]);
     assert_eq!(fx.cat("machine/web/cert.pem"), canonical_cert(&m.a.cert));
@@ -611,7 +716,10 @@ fn writing_cert_pem_in_a_new_alias_creates_a_trusted_cert() {
     fx.put("machine/web/cert.pem", &chain);
     assert_eq!(fx.stored_cert("machine", "web"), canonical_cert(&chain));
     assert_eq!(fx.cat("machine/web/cert.pem"), canonical_cert(&chain));
-    assert_eq!(fx.stored_type("machine", "web"), Some(EntryType::TrustedCert));
+    assert_eq!(
+        fx.stored_type("machine", "web"),
+        Some(EntryType::TrustedCert)
+    );
 }
 
 #[test]
@@ -626,7 +734,10 @@ fn writing_key_pem_on_an_alias_without_a_cert_makes_a_secret_key() {
         b"hunter2, not a PEM at all\n"
     );
     assert_eq!(fx.ls(ROOT, "vpxd/secret").unwrap(), ["key.pem"]);
-    assert_eq!(fx.cat("vpxd/secret/key.pem"), b"hunter2, not a PEM at all\n");
+    assert_eq!(
+        fx.cat("vpxd/secret/key.pem"),
+        b"hunter2, not a PEM at all\n"
+    );
     assert_eq!(fx.lookup(ROOT, "vpxd/secret/key.pem").unwrap().perm, 0o600);
 
     // A private key PEM on an alias without a certificate is kept verbatim as a secret too
@@ -656,7 +767,10 @@ fn pair_rotation_with_the_new_cert_first() {
 
     fx.put("machine/pair/key.pem", &m.b.key);
     fx.assert_pair("machine/pair", &m.b);
-    assert_errno(fx.xattr(ROOT, "machine/pair", "user.vecs.pending"), libc::ENODATA);
+    assert_errno(
+        fx.xattr(ROOT, "machine/pair", "user.vecs.pending"),
+        libc::ENODATA,
+    );
     assert_eq!(fx.stored_pending("machine", "pair"), None);
 }
 
@@ -670,15 +784,24 @@ fn pair_rotation_with_the_new_key_first() {
     let pending = fx.xattr(ROOT, "machine/pair", "user.vecs.pending").unwrap();
     assert!(pending.starts_with("key.pem"), "{pending}");
     assert_eq!(fx.stored_pending("machine", "pair"), Some(Half::Key));
-    let listed = fx.fs.listxattr(&ROOT, fx.ino(ROOT, "machine/pair").unwrap()).unwrap();
-    assert!(listed.iter().any(|n| n == "user.vecs.pending"), "{listed:?}");
+    let listed = fx
+        .fs
+        .listxattr(&ROOT, fx.ino(ROOT, "machine/pair").unwrap())
+        .unwrap();
+    assert!(
+        listed.iter().any(|n| n == "user.vecs.pending"),
+        "{listed:?}"
+    );
 
     // A newer pending half replaces the older one.
     fx.put("machine/pair/key.pem", &m.b.key);
     fx.assert_pair("machine/pair", &m.a);
     fx.put("machine/pair/cert.pem", &m.b.cert);
     fx.assert_pair("machine/pair", &m.b);
-    assert_errno(fx.xattr(ROOT, "machine/pair", "user.vecs.pending"), libc::ENODATA);
+    assert_errno(
+        fx.xattr(ROOT, "machine/pair", "user.vecs.pending"),
+        libc::ENODATA,
+    );
     assert_eq!(fx.stored_pending("machine", "pair"), None);
 
     // The PKCS#1 key of the RSA identity pairs with its certificate, and is kept as PKCS#8.
@@ -700,7 +823,10 @@ fn a_single_pem_with_key_and_chain_replaces_the_pair_at_once() {
         fx.put(&format!("{alias}/{file}"), &bundle);
         assert_eq!(fx.generation(), before + 1, "one transaction");
         assert_eq!(fx.cat(&format!("{alias}/cert.pem")), chain, "{file}");
-        assert_eq!(fx.cat(&format!("{alias}/key.pem")), canonical_key(&m.leaf.key));
+        assert_eq!(
+            fx.cat(&format!("{alias}/key.pem")),
+            canonical_key(&m.leaf.key)
+        );
         let (_, alias) = split(&alias);
         assert_eq!(fx.stored_cert("machine", alias), chain);
         assert_eq!(fx.stored_pending("machine", alias), None);
@@ -708,8 +834,14 @@ fn a_single_pem_with_key_and_chain_replaces_the_pair_at_once() {
     // On a new alias it makes a Private Key entry at once.
     fx.mkdir(ROOT, "machine/fresh").unwrap();
     fx.put("machine/fresh/cert.pem", &bundle);
-    assert_eq!(fx.stored_type("machine", "fresh"), Some(EntryType::PrivateKey));
-    assert_eq!(fx.ls_sorted(ROOT, "machine/fresh"), names(&["cert.pem", "key.pem"]));
+    assert_eq!(
+        fx.stored_type("machine", "fresh"),
+        Some(EntryType::PrivateKey)
+    );
+    assert_eq!(
+        fx.ls_sorted(ROOT, "machine/fresh"),
+        names(&["cert.pem", "key.pem"])
+    );
 }
 
 #[test]
@@ -718,7 +850,10 @@ fn removing_key_pem_turns_a_private_key_into_a_trusted_cert() {
     let fx = Fx::new();
     fx.make_pair("machine/pair", &m.a);
     fx.unlink(ROOT, "machine/pair/key.pem").unwrap();
-    assert_eq!(fx.stored_type("machine", "pair"), Some(EntryType::TrustedCert));
+    assert_eq!(
+        fx.stored_type("machine", "pair"),
+        Some(EntryType::TrustedCert)
+    );
     assert_eq!(fx.stored_cert("machine", "pair"), canonical_cert(&m.a.cert));
     assert_eq!(fx.stored_key("machine", "pair"), None);
     assert_eq!(fx.ls(ROOT, "machine/pair").unwrap(), ["cert.pem"]);
@@ -728,7 +863,10 @@ fn removing_key_pem_turns_a_private_key_into_a_trusted_cert() {
     // And `rm cert.pem` of a pair leaves the key as a Secret Key.
     fx.make_pair("machine/other", &m.b);
     fx.unlink(ROOT, "machine/other/cert.pem").unwrap();
-    assert_eq!(fx.stored_type("machine", "other"), Some(EntryType::SecretKey));
+    assert_eq!(
+        fx.stored_type("machine", "other"),
+        Some(EntryType::SecretKey)
+    );
     assert_eq!(fx.ls(ROOT, "machine/other").unwrap(), ["key.pem"]);
     assert_eq!(fx.cat("machine/other/key.pem"), canonical_key(&m.b.key));
 }
@@ -801,7 +939,10 @@ fn stores_are_made_and_removed_with_mkdir_and_rmdir() {
         assert!(fx.db().store(store).is_ok(), "{store}");
     }
     // Nothing but stores lives in the root.
-    assert_errno(fx.fs.create(&ROOT, ROOT_INO, OsStr::new("x.pem"), 0o644, 0), libc::EPERM);
+    assert_errno(
+        fx.fs.create(&ROOT, ROOT_INO, OsStr::new("x.pem"), 0o644, 0),
+        libc::EPERM,
+    );
 }
 
 #[test]
@@ -814,8 +955,13 @@ fn nothing_under_the_crl_store_changes_for_root_either() {
             .add_entry(0, "TRUSTED_ROOTS_CRLS", None, &EntryContent::crl(&crl))
             .unwrap();
         let chain = parse_cert_chain(&m.a.cert).unwrap();
-        db.add_entry(0, "machine", Some("tc"), &EntryContent::trusted_cert(&chain))
-            .unwrap();
+        db.add_entry(
+            0,
+            "machine",
+            Some("tc"),
+            &EntryContent::trusted_cert(&chain),
+        )
+        .unwrap();
     });
     let dir = format!("TRUSTED_ROOTS_CRLS/{alias}");
     let crl = format!("{dir}/crl.pem");
@@ -824,15 +970,30 @@ fn nothing_under_the_crl_store_changes_for_root_either() {
 
     assert_errno(fx.mkdir(ROOT, "TRUSTED_ROOTS_CRLS/new"), libc::EROFS);
     let crl_ino = fx.ino(ROOT, &crl).unwrap();
-    assert_errno(fx.fs.open(&ROOT, crl_ino, libc::O_WRONLY | libc::O_TRUNC), libc::EROFS);
+    assert_errno(
+        fx.fs.open(&ROOT, crl_ino, libc::O_WRONLY | libc::O_TRUNC),
+        libc::EROFS,
+    );
     assert_errno(fx.fs.open(&ROOT, crl_ino, libc::O_RDWR), libc::EROFS);
-    assert_errno(fx.write(ROOT, &format!("{dir}/cert.pem"), &m.a.cert), libc::EROFS);
-    assert_errno(fx.write(ROOT, &format!("{dir}/.crl.pem.tmp"), &m.crl), libc::EROFS);
+    assert_errno(
+        fx.write(ROOT, &format!("{dir}/cert.pem"), &m.a.cert),
+        libc::EROFS,
+    );
+    assert_errno(
+        fx.write(ROOT, &format!("{dir}/.crl.pem.tmp"), &m.crl),
+        libc::EROFS,
+    );
     assert_errno(fx.unlink(ROOT, &crl), libc::EROFS);
     assert_errno(fx.rmdir(ROOT, &dir), libc::EROFS);
-    assert_errno(fx.rename(ROOT, &dir, "TRUSTED_ROOTS_CRLS/renamed", 0), libc::EROFS);
+    assert_errno(
+        fx.rename(ROOT, &dir, "TRUSTED_ROOTS_CRLS/renamed", 0),
+        libc::EROFS,
+    );
     assert_errno(fx.rename(ROOT, &dir, "machine/moved", 0), libc::EROFS);
-    assert_errno(fx.rename(ROOT, "machine/tc", "TRUSTED_ROOTS_CRLS/tc", 0), libc::EROFS);
+    assert_errno(
+        fx.rename(ROOT, "machine/tc", "TRUSTED_ROOTS_CRLS/tc", 0),
+        libc::EROFS,
+    );
     let chmod = SetAttr {
         perm: Some(0o666),
         ..SetAttr::default()
@@ -848,8 +1009,14 @@ fn nothing_under_the_crl_store_changes_for_root_either() {
     assert_eq!(fx.generation(), before, "nothing was committed");
     assert_eq!(fx.cat(&crl), content);
     assert_eq!(fx.ls(ROOT, "TRUSTED_ROOTS_CRLS").unwrap(), [alias.clone()]);
-    assert_eq!(fx.stored_type("TRUSTED_ROOTS_CRLS", &alias), Some(EntryType::Crl));
-    assert_eq!(fx.stored_type("machine", "tc"), Some(EntryType::TrustedCert));
+    assert_eq!(
+        fx.stored_type("TRUSTED_ROOTS_CRLS", &alias),
+        Some(EntryType::Crl)
+    );
+    assert_eq!(
+        fx.stored_type("machine", "tc"),
+        Some(EntryType::TrustedCert)
+    );
 }
 
 #[test]
@@ -866,7 +1033,11 @@ fn a_temporary_file_renamed_onto_cert_pem_commits_with_validation() {
         names(&[".cert.pem.tmp", "cert.pem"])
     );
     assert_eq!(fx.cat("machine/web/.cert.pem.tmp"), m.b.cert, "as written");
-    assert_eq!(fx.stored_cert("machine", "web"), canonical_cert(&m.a.cert), "not yet");
+    assert_eq!(
+        fx.stored_cert("machine", "web"),
+        canonical_cert(&m.a.cert),
+        "not yet"
+    );
     fx.rename(ROOT, "machine/web/.cert.pem.tmp", "machine/web/cert.pem", 0)
         .unwrap();
     assert_eq!(fx.stored_cert("machine", "web"), canonical_cert(&m.b.cert));
@@ -874,7 +1045,10 @@ fn a_temporary_file_renamed_onto_cert_pem_commits_with_validation() {
     assert_eq!(fx.ls(ROOT, "machine/web").unwrap(), ["cert.pem"]);
 
     // A refused one fails the rename and leaves the live certificate (and the temp file).
-    fx.put("machine/web/cert.pem.new", b"-----BEGIN CERTIFICATE-----\nnope\n");
+    fx.put(
+        "machine/web/cert.pem.new",
+        b"-----BEGIN CERTIFICATE-----\nnope\n",
+    );
     let before = fx.generation();
     assert_errno(
         fx.rename(ROOT, "machine/web/cert.pem.new", "machine/web/cert.pem", 0),
@@ -883,7 +1057,10 @@ fn a_temporary_file_renamed_onto_cert_pem_commits_with_validation() {
     assert_eq!(fx.generation(), before);
     assert_eq!(fx.stored_cert("machine", "web"), canonical_cert(&m.b.cert));
     assert_eq!(fx.cat("machine/web/cert.pem"), canonical_cert(&m.b.cert));
-    assert!(fx.ls(ROOT, "machine/web").unwrap().contains(&"cert.pem.new".to_string()));
+    assert!(fx
+        .ls(ROOT, "machine/web")
+        .unwrap()
+        .contains(&"cert.pem.new".to_string()));
     fx.unlink(ROOT, "machine/web/cert.pem.new").unwrap();
     assert_eq!(fx.ls(ROOT, "machine/web").unwrap(), ["cert.pem"]);
 
@@ -962,7 +1139,10 @@ fn rename_noreplace_onto_an_empty_alias_directory_is_refused() {
         fx.rename(ROOT, "machine/src", "machine/dst", RENAME_NOREPLACE),
         libc::EEXIST,
     );
-    assert_eq!(fx.stored_type("machine", "src"), Some(EntryType::TrustedCert));
+    assert_eq!(
+        fx.stored_type("machine", "src"),
+        Some(EntryType::TrustedCert)
+    );
     assert_eq!(fx.ls_sorted(ROOT, "machine"), names(&["dst", "src"]));
 }
 
@@ -1017,7 +1197,10 @@ fn a_truncate_only_flush_is_refused_and_the_handle_stays_usable() {
         size: Some(0),
         ..SetAttr::default()
     };
-    assert_errno(fx.setattr(ROOT, "machine/web/cert.pem", truncate), libc::EBADMSG);
+    assert_errno(
+        fx.setattr(ROOT, "machine/web/cert.pem", truncate),
+        libc::EBADMSG,
+    );
     assert_eq!(fx.stored_cert("machine", "web"), canonical_cert(&m.a.cert));
 }
 
@@ -1029,7 +1212,9 @@ fn bad_content_is_refused_at_flush_and_changes_nothing() {
     let cert_text = String::from_utf8(m.b.cert.clone()).unwrap();
     let truncated = &cert_text.as_bytes()[..cert_text.len() / 2];
     let corrupted = cert_text.replacen("MII", "MIX", 1).into_bytes();
-    let no_end = cert_text.replace("-----END CERTIFICATE-----", "").into_bytes();
+    let no_end = cert_text
+        .replace("-----END CERTIFICATE-----", "")
+        .into_bytes();
     let cases: [(&str, &[u8], &str); 9] = [
         ("cert.pem", b"\x00\x01garbage\xff", "garbage"),
         ("cert.pem", truncated, "truncated PEM"),
@@ -1043,15 +1228,24 @@ fn bad_content_is_refused_at_flush_and_changes_nothing() {
     ];
     for (file, content, what) in cases {
         let before = fx.generation();
-        assert_errno(fx.write(ROOT, &format!("machine/pair/{file}"), content), libc::EBADMSG);
+        assert_errno(
+            fx.write(ROOT, &format!("machine/pair/{file}"), content),
+            libc::EBADMSG,
+        );
         assert_eq!(fx.generation(), before, "{what}: nothing committed");
         fx.assert_pair("machine/pair", &m.a);
         assert_eq!(fx.stored_pending("machine", "pair"), None, "{what}");
-        assert_errno(fx.xattr(ROOT, "machine/pair", "user.vecs.pending"), libc::ENODATA);
+        assert_errno(
+            fx.xattr(ROOT, "machine/pair", "user.vecs.pending"),
+            libc::ENODATA,
+        );
     }
     // An empty alias stays empty after a refused certificate.
     fx.mkdir(ROOT, "machine/empty").unwrap();
-    assert_errno(fx.write(ROOT, "machine/empty/cert.pem", b"junk"), libc::EBADMSG);
+    assert_errno(
+        fx.write(ROOT, "machine/empty/cert.pem", b"junk"),
+        libc::EBADMSG,
+    );
     assert_eq!(fx.stored_type("machine", "empty"), None);
     assert_eq!(fx.ls(ROOT, "machine/empty").unwrap(), Vec::<String>::new());
 }
@@ -1070,7 +1264,10 @@ fn a_key_that_matches_nothing_waits_as_the_pending_half() {
     fx.mkdir(ROOT, "machine/tc").unwrap();
     fx.put("machine/tc/cert.pem", &m.b.cert);
     fx.write(ROOT, "machine/tc/key.pem", &m.lone_key).unwrap();
-    assert_eq!(fx.stored_type("machine", "tc"), Some(EntryType::TrustedCert));
+    assert_eq!(
+        fx.stored_type("machine", "tc"),
+        Some(EntryType::TrustedCert)
+    );
     assert_eq!(fx.stored_pending("machine", "tc"), Some(Half::Key));
     assert_eq!(fx.ls(ROOT, "machine/tc").unwrap(), ["cert.pem"]);
     assert!(fx
@@ -1091,12 +1288,21 @@ fn a_key_of_an_unsupported_kind_is_rejected() {
     fx.mkdir(ROOT, "machine/tc").unwrap();
     fx.put("machine/tc/cert.pem", &m.b.cert);
     let before = fx.generation();
-    assert_errno(fx.write(ROOT, "machine/pair/key.pem", &m.ed448), libc::EKEYREJECTED);
-    assert_errno(fx.write(ROOT, "machine/tc/key.pem", &m.ed448), libc::EKEYREJECTED);
+    assert_errno(
+        fx.write(ROOT, "machine/pair/key.pem", &m.ed448),
+        libc::EKEYREJECTED,
+    );
+    assert_errno(
+        fx.write(ROOT, "machine/tc/key.pem", &m.ed448),
+        libc::EKEYREJECTED,
+    );
     assert_eq!(fx.generation(), before);
     fx.assert_pair("machine/pair", &m.a);
     assert_eq!(fx.stored_pending("machine", "pair"), None);
-    assert_eq!(fx.stored_type("machine", "tc"), Some(EntryType::TrustedCert));
+    assert_eq!(
+        fx.stored_type("machine", "tc"),
+        Some(EntryType::TrustedCert)
+    );
     assert_eq!(fx.stored_pending("machine", "tc"), None);
 }
 
@@ -1112,7 +1318,10 @@ fn files_over_one_mib_are_refused_with_efbig() {
     let fh = fx
         .open_for_write(ROOT, "machine/web/cert.pem", libc::O_WRONLY | libc::O_TRUNC)
         .unwrap();
-    assert_errno(fx.fs.write(&ROOT, fh, 0, &vec![b'#'; (1 << 20) + 1]), libc::EFBIG);
+    assert_errno(
+        fx.fs.write(&ROOT, fh, 0, &vec![b'#'; (1 << 20) + 1]),
+        libc::EFBIG,
+    );
     assert_errno(fx.fs.write(&ROOT, fh, 1 << 20, b"x"), libc::EFBIG);
     assert!(fx.fs.flush(&ROOT, fh).is_err(), "nothing valid was written");
     fx.fs.release(&ROOT, fh).unwrap();
@@ -1121,9 +1330,16 @@ fn files_over_one_mib_are_refused_with_efbig() {
 
     // Also through a temporary file.
     let fh = fx
-        .open_for_write(ROOT, "machine/web/cert.pem.tmp", libc::O_WRONLY | libc::O_TRUNC)
+        .open_for_write(
+            ROOT,
+            "machine/web/cert.pem.tmp",
+            libc::O_WRONLY | libc::O_TRUNC,
+        )
         .unwrap();
-    assert_errno(fx.fs.write(&ROOT, fh, 0, &vec![b'#'; (1 << 20) + 1]), libc::EFBIG);
+    assert_errno(
+        fx.fs.write(&ROOT, fh, 0, &vec![b'#'; (1 << 20) + 1]),
+        libc::EFBIG,
+    );
     let _ = fx.fs.flush(&ROOT, fh);
     fx.fs.release(&ROOT, fh).unwrap();
     assert_eq!(fx.cat("machine/web/cert.pem"), canonical_cert(&m.a.cert));
@@ -1167,26 +1383,50 @@ fn a_user_without_a_grant_sees_nothing_inside_a_store() {
     let store_ino = fx.ino(ROOT, "machine").unwrap();
     let alias_ino = fx.ino(ROOT, "machine/pair").unwrap();
 
-    assert!(fx.lookup(nobody, "machine").is_ok(), "stores are listed for all");
+    assert!(
+        fx.lookup(nobody, "machine").is_ok(),
+        "stores are listed for all"
+    );
     assert_errno(fx.lookup(nobody, "machine/pair"), libc::EACCES);
     assert_errno(fx.ls(nobody, "machine"), libc::EACCES);
     assert_errno(fx.fs.opendir(&nobody, store_ino), libc::EACCES);
     assert_errno(fx.fs.readdir(&nobody, store_ino), libc::EACCES);
     assert_errno(fx.fs.readdir(&nobody, alias_ino), libc::EACCES);
-    assert_errno(fx.fs.lookup(&nobody, alias_ino, OsStr::new("key.pem")), libc::EACCES);
-    assert_errno(fx.fs.open(&nobody, cert_ino, libc::O_RDONLY), libc::EACCES);
-    assert_errno(fx.fs.open(&nobody, key_ino, libc::O_RDONLY), libc::EACCES);
-    assert_errno(fx.fs.open(&nobody, key_ino, libc::O_WRONLY | libc::O_TRUNC), libc::EACCES);
     assert_errno(
-        fx.fs.getxattr(&nobody, alias_ino, OsStr::new("user.vecs.type")),
+        fx.fs.lookup(&nobody, alias_ino, OsStr::new("key.pem")),
         libc::EACCES,
     );
-    assert_errno(fx.fs.mkdir(&nobody, store_ino, OsStr::new("mine"), 0o755), libc::EACCES);
-    assert_errno(fx.fs.rmdir(&nobody, store_ino, OsStr::new("pair")), libc::EACCES);
-    assert_errno(fx.fs.unlink(&nobody, alias_ino, OsStr::new("key.pem")), libc::EACCES);
+    assert_errno(fx.fs.open(&nobody, cert_ino, libc::O_RDONLY), libc::EACCES);
+    assert_errno(fx.fs.open(&nobody, key_ino, libc::O_RDONLY), libc::EACCES);
+    assert_errno(
+        fx.fs.open(&nobody, key_ino, libc::O_WRONLY | libc::O_TRUNC),
+        libc::EACCES,
+    );
+    assert_errno(
+        fx.fs
+            .getxattr(&nobody, alias_ino, OsStr::new("user.vecs.type")),
+        libc::EACCES,
+    );
+    assert_errno(
+        fx.fs.mkdir(&nobody, store_ino, OsStr::new("mine"), 0o755),
+        libc::EACCES,
+    );
+    assert_errno(
+        fx.fs.rmdir(&nobody, store_ino, OsStr::new("pair")),
+        libc::EACCES,
+    );
+    assert_errno(
+        fx.fs.unlink(&nobody, alias_ino, OsStr::new("key.pem")),
+        libc::EACCES,
+    );
     // Stat of a cached inode is the kernel's business; the modes say who may read.
     let dir = fx.fs.getattr(&nobody, store_ino).unwrap();
-    assert_eq!(dir.perm & 0o077, 0, "machine is not readable by others: {:o}", dir.perm);
+    assert_eq!(
+        dir.perm & 0o077,
+        0,
+        "machine is not readable by others: {:o}",
+        dir.perm
+    );
     fx.assert_pair("machine/pair", &m.a);
 }
 
@@ -1202,23 +1442,47 @@ fn a_read_grant_lets_a_user_read_but_not_write() {
     let nobody = user(NOBODY);
 
     assert_eq!(fx.ls(nobody, "machine").unwrap(), ["pair"]);
-    assert_eq!(fx.ls_sorted(nobody, "machine/pair"), names(&["cert.pem", "key.pem"]));
-    assert_eq!(fx.read(nobody, "machine/pair/cert.pem").unwrap(), canonical_cert(&m.a.cert));
+    assert_eq!(
+        fx.ls_sorted(nobody, "machine/pair"),
+        names(&["cert.pem", "key.pem"])
+    );
+    assert_eq!(
+        fx.read(nobody, "machine/pair/cert.pem").unwrap(),
+        canonical_cert(&m.a.cert)
+    );
     // VECS lets every reader of a store export its keys.
-    assert_eq!(fx.read(nobody, "machine/pair/key.pem").unwrap(), canonical_key(&m.a.key));
+    assert_eq!(
+        fx.read(nobody, "machine/pair/key.pem").unwrap(),
+        canonical_key(&m.a.key)
+    );
 
     let before = fx.generation();
-    assert_errno(fx.write(nobody, "machine/pair/cert.pem", &m.b.cert), libc::EACCES);
-    assert_errno(fx.write(nobody, "machine/pair/key.pem", &m.b.key), libc::EACCES);
+    assert_errno(
+        fx.write(nobody, "machine/pair/cert.pem", &m.b.cert),
+        libc::EACCES,
+    );
+    assert_errno(
+        fx.write(nobody, "machine/pair/key.pem", &m.b.key),
+        libc::EACCES,
+    );
     assert_errno(fx.mkdir(nobody, "machine/new"), libc::EACCES);
     let alias_ino = fx.ino(nobody, "machine/pair").unwrap();
     assert_errno(
-        fx.fs.create(&nobody, alias_ino, OsStr::new("cert.pem.tmp"), 0o600, libc::O_WRONLY),
+        fx.fs.create(
+            &nobody,
+            alias_ino,
+            OsStr::new("cert.pem.tmp"),
+            0o600,
+            libc::O_WRONLY,
+        ),
         libc::EACCES,
     );
     assert_errno(fx.unlink(nobody, "machine/pair/key.pem"), libc::EACCES);
     assert_errno(fx.rmdir(nobody, "machine/pair"), libc::EACCES);
-    assert_errno(fx.rename(nobody, "machine/pair", "machine/moved", 0), libc::EACCES);
+    assert_errno(
+        fx.rename(nobody, "machine/pair", "machine/moved", 0),
+        libc::EACCES,
+    );
     assert_errno(fx.rmdir(nobody, "machine"), libc::EACCES);
     assert_eq!(fx.generation(), before);
     fx.assert_pair("machine/pair", &m.a);
@@ -1239,7 +1503,12 @@ fn everyone_may_read_trusted_roots() {
     let fx = Fx::with(|db| {
         let chain = parse_cert_chain(&m.ca).unwrap();
         alias = db
-            .add_entry(0, "TRUSTED_ROOTS", None, &EntryContent::trusted_cert(&chain))
+            .add_entry(
+                0,
+                "TRUSTED_ROOTS",
+                None,
+                &EntryContent::trusted_cert(&chain),
+            )
             .unwrap();
     });
     let anyone = user(4321);
@@ -1264,7 +1533,10 @@ fn key_pem_is_never_group_or_world_readable() {
         .unwrap();
     fx.fs.refresh_if_changed().unwrap();
     assert_eq!(fx.lookup(ROOT, "machine/pair/key.pem").unwrap().perm, 0o600);
-    assert_eq!(fx.lookup(ROOT, "machine/pair/cert.pem").unwrap().perm, 0o644);
+    assert_eq!(
+        fx.lookup(ROOT, "machine/pair/cert.pem").unwrap().perm,
+        0o644
+    );
     // EVERYONE may read the store: the key is readable through the store's rules anyway.
     assert_eq!(
         fx.read(user(777), "machine/pair/key.pem").unwrap(),
@@ -1277,7 +1549,12 @@ fn chmod_and_chown_are_accepted_only_when_they_change_nothing() {
     let m = material();
     let fx = Fx::new();
     fx.make_pair("machine/pair", &m.a);
-    for path in ["machine", "machine/pair", "machine/pair/cert.pem", "machine/pair/key.pem"] {
+    for path in [
+        "machine",
+        "machine/pair",
+        "machine/pair/cert.pem",
+        "machine/pair/key.pem",
+    ] {
         let attr = fx.lookup(ROOT, path).unwrap();
         let same = SetAttr {
             perm: Some(attr.perm),
@@ -1287,7 +1564,10 @@ fn chmod_and_chown_are_accepted_only_when_they_change_nothing() {
             ..SetAttr::default()
         };
         let after = fx.setattr(ROOT, path, same).unwrap();
-        assert_eq!((after.perm, after.uid, after.gid), (attr.perm, attr.uid, attr.gid));
+        assert_eq!(
+            (after.perm, after.uid, after.gid),
+            (attr.perm, attr.uid, attr.gid)
+        );
         let chmod = SetAttr {
             perm: Some(attr.perm ^ 0o044),
             ..SetAttr::default()
@@ -1321,7 +1601,11 @@ fn chmod_and_chown_are_accepted_only_when_they_change_nothing() {
 #[test]
 fn a_change_through_another_handle_shows_after_refresh_even_at_the_same_size() {
     let m = material();
-    assert_eq!(m.twin1.len(), m.twin2.len(), "test material: same-size certificates");
+    assert_eq!(
+        m.twin1.len(),
+        m.twin2.len(),
+        "test material: same-size certificates"
+    );
     assert_ne!(m.twin1, m.twin2);
     let fx = Fx::new();
     fx.mkdir(ROOT, "machine/web").unwrap();
@@ -1330,7 +1614,11 @@ fn a_change_through_another_handle_shows_after_refresh_even_at_the_same_size() {
     // A reader that opened before the change keeps its snapshot.
     let reader = fx.fs.open(&ROOT, cert.ino, libc::O_RDONLY).unwrap();
     fx.fs.take_invalidations();
-    assert_eq!(fx.fs.refresh_if_changed().unwrap(), Vec::new(), "nothing changed yet");
+    assert_eq!(
+        fx.fs.refresh_if_changed().unwrap(),
+        Vec::new(),
+        "nothing changed yet"
+    );
 
     let chain = parse_cert_chain(&m.twin2).unwrap();
     fx.db().write_cert(0, "machine", "web", &chain).unwrap();
@@ -1345,7 +1633,11 @@ fn a_change_through_another_handle_shows_after_refresh_even_at_the_same_size() {
     assert_eq!(fx.cat("machine/web/cert.pem"), canonical_cert(&m.twin2));
     assert_eq!(fx.read_all(reader.fh).unwrap(), canonical_cert(&m.twin1));
     fx.fs.release(&ROOT, reader.fh).unwrap();
-    assert_eq!(fx.fs.refresh_if_changed().unwrap(), Vec::new(), "already seen");
+    assert_eq!(
+        fx.fs.refresh_if_changed().unwrap(),
+        Vec::new(),
+        "already seen"
+    );
 
     // An entry deleted and a store created by vecs-cli.
     fx.db().delete_entry(0, "machine", "web").unwrap();
@@ -1380,10 +1672,20 @@ fn an_entry_added_elsewhere_under_an_empty_alias_directory_is_listed_once() {
     fx.mkdir(ROOT, "machine/other").unwrap();
     let chain = parse_cert_chain(&m.a.cert).unwrap();
     fx.db()
-        .add_entry(0, "machine", Some("web"), &EntryContent::trusted_cert(&chain))
+        .add_entry(
+            0,
+            "machine",
+            Some("web"),
+            &EntryContent::trusted_cert(&chain),
+        )
         .unwrap();
     fx.db()
-        .add_entry(0, "machine", Some("OTHER"), &EntryContent::trusted_cert(&chain))
+        .add_entry(
+            0,
+            "machine",
+            Some("OTHER"),
+            &EntryContent::trusted_cert(&chain),
+        )
         .unwrap();
     fx.fs.refresh_if_changed().unwrap();
     assert_eq!(fx.ls(ROOT, "machine/web").unwrap(), ["cert.pem"]);
@@ -1392,5 +1694,176 @@ fn an_entry_added_elsewhere_under_an_empty_alias_directory_is_listed_once() {
         listing,
         names(&["OTHER", "web"]),
         "aliases are unique case-insensitively"
+    );
+}
+
+/// The kernel keeps file pages (read handles are opened with keep_cache), so a change made
+/// through the mount must invalidate the file's inode too, even at the same size.
+#[test]
+fn changes_through_the_mount_invalidate_the_files_they_change() {
+    let m = material();
+    let fx = Fx::new();
+    fx.mkdir(ROOT, "machine/web").unwrap();
+    fx.put("machine/web/cert.pem", &m.twin1);
+    let cert = fx.lookup(ROOT, "machine/web/cert.pem").unwrap();
+    let alias_ino = fx.ino(ROOT, "machine/web").unwrap();
+    fx.fs.take_invalidations();
+    fx.put("machine/web/cert.pem", &m.twin2);
+    let invalidations = fx.fs.take_invalidations();
+    assert!(
+        invalidations.contains(&Invalidation::Inode(cert.ino)),
+        "{invalidations:?}"
+    );
+    assert_eq!(
+        fx.lookup(ROOT, "machine/web/cert.pem").unwrap().size,
+        cert.size
+    );
+
+    // The second half of a rotation changes both files at once.
+    fx.put("machine/web/cert.pem", &m.a.cert);
+    fx.put("machine/web/key.pem", &m.a.key);
+    let cert = fx.lookup(ROOT, "machine/web/cert.pem").unwrap();
+    let key = fx.lookup(ROOT, "machine/web/key.pem").unwrap();
+    fx.put("machine/web/key.pem", &m.b.key);
+    fx.fs.take_invalidations();
+    fx.put("machine/web/cert.pem", &m.b.cert);
+    let invalidations = fx.fs.take_invalidations();
+    for ino in [cert.ino, key.ino] {
+        assert!(
+            invalidations.contains(&Invalidation::Inode(ino)),
+            "inode {ino}: {invalidations:?}"
+        );
+    }
+    // rm key.pem drops the name.
+    fx.unlink(ROOT, "machine/web/key.pem").unwrap();
+    let invalidations = fx.fs.take_invalidations();
+    assert!(
+        invalidations.contains(&Invalidation::Entry {
+            parent: alias_ino,
+            name: "key.pem".into()
+        }),
+        "{invalidations:?}"
+    );
+}
+
+/// On any filesystem, bytes written through a descriptor whose file was removed meanwhile go
+/// nowhere; here they must not bring a deleted entry back.
+#[test]
+fn a_writer_whose_alias_was_deleted_does_not_bring_it_back() {
+    let m = material();
+    let fx = Fx::new();
+    fx.mkdir(ROOT, "machine/web").unwrap();
+    fx.put("machine/web/cert.pem", &m.a.cert);
+    let fh = fx
+        .open_for_write(ROOT, "machine/web/cert.pem", libc::O_WRONLY | libc::O_TRUNC)
+        .unwrap();
+    fx.rmdir(ROOT, "machine/web").unwrap();
+    let _ = fx.finish_write(ROOT, fh, &m.b.cert);
+    assert_eq!(
+        fx.stored_type("machine", "web"),
+        None,
+        "`rm -r machine/web` while a writer had cert.pem open: the entry came back at close"
+    );
+    assert_eq!(fx.ls(ROOT, "machine").unwrap(), Vec::<String>::new());
+}
+
+/// After rename(2) succeeds the kernel moves its dentry: the source's node id now names the
+/// target, and it keeps using that id for the new name until the entry is invalidated (the
+/// adapter's notifier does that asynchronously, after the syscall may have returned).
+#[test]
+fn after_a_rename_the_source_inode_names_the_target() {
+    let m = material();
+    let fx = Fx::new();
+    fx.make_pair("machine/old", &m.a);
+    let dir = fx.ino(ROOT, "machine/old").unwrap();
+    let cert = fx.ino(ROOT, "machine/old/cert.pem").unwrap();
+    fx.rename(ROOT, "machine/old", "machine/new", 0).unwrap();
+    let listing = fx.fs.readdir(&ROOT, dir).map(|l| l.len());
+    assert_eq!(listing, Ok(4), "readdir of the moved directory's node id");
+    let opened = fx.fs.open(&ROOT, cert, libc::O_RDONLY);
+    assert!(
+        opened.is_ok(),
+        "open of cert.pem by its node id after mv: {opened:?}"
+    );
+
+    // The same for a temporary file renamed onto cert.pem (what `sed -i` does).
+    fx.put("machine/new/cert.pem.tmp", &m.a.cert);
+    let temp = fx.ino(ROOT, "machine/new/cert.pem.tmp").unwrap();
+    fx.rename(ROOT, "machine/new/cert.pem.tmp", "machine/new/cert.pem", 0)
+        .unwrap();
+    let opened = fx.fs.open(&ROOT, temp, libc::O_RDONLY);
+    assert!(
+        opened.is_ok(),
+        "open of the renamed temp file's node id: {opened:?}"
+    );
+}
+
+/// Rotation in the "new key first" order with an `rm cert.pem` in between (what a script
+/// doing `cp new.key key.pem; rm cert.pem; cp new.crt cert.pem` does): the pending key
+/// survives the removal, and the new certificate must pair with it.
+#[test]
+fn a_pending_key_pairs_with_a_certificate_written_after_rm_cert_pem() {
+    let m = material();
+    let fx = Fx::new();
+    fx.make_pair("machine/pair", &m.a);
+    fx.put("machine/pair/key.pem", &m.b.key);
+    assert_eq!(fx.stored_pending("machine", "pair"), Some(Half::Key));
+    fx.unlink(ROOT, "machine/pair/cert.pem").unwrap();
+    assert_eq!(
+        fx.stored_type("machine", "pair"),
+        Some(EntryType::SecretKey)
+    );
+    assert_eq!(
+        fx.stored_pending("machine", "pair"),
+        Some(Half::Key),
+        "kept"
+    );
+    fx.put("machine/pair/cert.pem", &m.b.cert);
+    fx.assert_pair("machine/pair", &m.b);
+    assert_eq!(fx.stored_pending("machine", "pair"), None);
+
+    // The other order already works: the pending certificate pairs with the key written
+    // after `rm key.pem`.
+    fx.make_pair("machine/other", &m.a);
+    fx.put("machine/other/cert.pem", &m.b.cert);
+    fx.unlink(ROOT, "machine/other/key.pem").unwrap();
+    assert_eq!(fx.stored_pending("machine", "other"), Some(Half::Cert));
+    fx.put("machine/other/key.pem", &m.b.key);
+    fx.assert_pair("machine/other", &m.b);
+}
+
+/// `sed -i` that changes nothing, or a config tool that always writes a temp file and renames
+/// it: the content committed is the content already live. The kernel has nevertheless moved
+/// the temp file's dentry (and node id) onto cert.pem, so either that node id must now name
+/// cert.pem or the name cert.pem must be invalidated; otherwise `cat cert.pem` answers ENOENT
+/// until the entry TTL runs out.
+#[test]
+fn a_temp_file_renamed_onto_identical_content_leaves_no_stale_name() {
+    let m = material();
+    let fx = Fx::new();
+    fx.mkdir(ROOT, "machine/web").unwrap();
+    fx.put("machine/web/cert.pem", &m.a.cert);
+    let alias = fx.ino(ROOT, "machine/web").unwrap();
+    fx.put("machine/web/.cert.pem.swp", &m.a.cert);
+    let temp = fx.ino(ROOT, "machine/web/.cert.pem.swp").unwrap();
+    fx.fs.take_invalidations();
+    fx.rename(ROOT, "machine/web/.cert.pem.swp", "machine/web/cert.pem", 0)
+        .unwrap();
+    let invalidations = fx.fs.take_invalidations();
+    let name_invalidated = invalidations.contains(&Invalidation::Entry {
+        parent: alias,
+        name: "cert.pem".into(),
+    });
+    // Invalidating the alias directory's name drops its children's dentries too.
+    let store = fx.ino(ROOT, "machine").unwrap();
+    let dir_invalidated = invalidations.contains(&Invalidation::Entry {
+        parent: store,
+        name: "web".into(),
+    });
+    let temp_ino_names_cert = fx.fs.open(&ROOT, temp, libc::O_RDONLY).is_ok();
+    assert!(
+        name_invalidated || dir_invalidated || temp_ino_names_cert,
+        "after the rename the kernel's cert.pem has the temp file's node id {temp}, which \
+         no longer opens, and nothing invalidates the name: {invalidations:?}"
     );
 }

@@ -6,19 +6,19 @@
 //! handle and committed to the store at flush, fsync or release; the view is then rebuilt from
 //! the store and what changed is queued as kernel invalidations.
 
+mod commit;
 mod error;
 mod handles;
 mod inodes;
 pub mod names;
 mod nodes;
+mod scratch;
 mod types;
 mod view;
 
-use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::SystemTime;
 
 pub use error::{FsError, FsResult};
 pub use types::{
@@ -26,40 +26,18 @@ pub use types::{
     RENAME_NOREPLACE, ROOT_INO,
 };
 
+use commit::Commit;
 use handles::{Handle, Handles, Target, WriteHandle};
 use inodes::{Inodes, Node};
+use scratch::{add_empty_alias, add_temp, empty_alias_folded, forget_scratch_alias, temp, Scratch};
 use view::{Changes, FileData, FileName, View};
 
 use crate::store::{self, Access, Database};
-
-/// How many temporary files one alias directory may hold, and how large each may grow.
-const MAX_TEMP_FILES: usize = 16;
-const MAX_TEMP_SIZE: usize = crate::pki::MAX_CERT_INPUT;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FsOptions {
     /// Refuse every change with EROFS.
     pub read_only: bool,
-}
-
-/// A temporary file: in memory only, gone at unmount.
-#[derive(Clone)]
-struct TempFile {
-    name: String,
-    data: FileData,
-    mtime: SystemTime,
-}
-
-/// What the mount shows beyond the store: alias directories made with mkdir that hold no entry
-/// yet, and temporary files.
-#[derive(Default)]
-struct Scratch {
-    /// store name → aliases, in creation order.
-    empty_aliases: HashMap<String, Vec<String>>,
-    /// When each empty alias directory appeared: its mtime must hold still for tar.
-    empty_alias_times: HashMap<(String, String), SystemTime>,
-    /// (store, alias) → temporary files.
-    temps: HashMap<(String, String), Vec<TempFile>>,
 }
 
 struct State {
@@ -119,7 +97,10 @@ impl VecsFs {
         if e.errno != libc::ENOENT {
             return found;
         }
-        match self.handles.open_write_size(store, alias, &Target::File(*file)) {
+        match self
+            .handles
+            .open_write_size(store, alias, &Target::File(*file))
+        {
             Some(size) => {
                 let mut attr = nodes::new_file_attr(state, node)?;
                 attr.size = size as u64;
@@ -570,258 +551,6 @@ impl VecsFs {
         std::mem::take(&mut *lock(&self.invalidations))
     }
 
-    // --- internals ---
-
-    fn commit_handle(&self, caller: &Caller, fh: u64, when: Commit) -> FsResult<()> {
-        let Some(pending) = self.handles.take_commit(fh, when == Commit::Release)? else {
-            return Ok(());
-        };
-        let result = match &pending.target {
-            Target::Temp(name) => {
-                self.store_temp(&pending.store, &pending.alias, name, &pending.bytes)
-            }
-            Target::File(file) => self.commit_file(
-                caller,
-                &pending.store,
-                &pending.alias,
-                *file,
-                &pending.bytes,
-            ),
-        };
-        if let Err(e) = &result {
-            log::warn!(
-                "refused write of [{}/{}] by uid {} pid {}: {e}",
-                pending.store,
-                pending.alias,
-                caller.uid,
-                caller.pid
-            );
-        }
-        result
-    }
-
-    /// Validates and commits one file's new content, then refreshes the view.
-    fn commit_file(
-        &self,
-        caller: &Caller,
-        store: &str,
-        alias: &str,
-        file: FileName,
-        bytes: &[u8],
-    ) -> FsResult<()> {
-        if file == FileName::Crl {
-            return Err(FsError::read_only(store));
-        }
-        let outcome = {
-            let mut db = self.db()?;
-            let pair = || -> Option<(crate::pki::CertChain, crate::pki::PrivateKey)> {
-                Some((
-                    crate::pki::parse_cert_chain(bytes).ok()?,
-                    crate::pki::parse_private_key(bytes).ok()?,
-                ))
-            };
-            match (file, pair()) {
-                (_, Some((chain, key))) => db.write_pair(caller.uid, store, alias, &chain, &key)?,
-                (FileName::Cert, None) => {
-                    let chain = crate::pki::parse_cert_chain(bytes)?;
-                    db.write_cert(caller.uid, store, alias, &chain)?
-                }
-                (_, None) => db.write_key(caller.uid, store, alias, bytes)?,
-            }
-        };
-        match outcome {
-            store::WriteOutcome::Pending(half) => log::warn!(
-                "uid {} wrote a {} for [{store}/{alias}] that does not match the live pair: kept as the pending half until its partner arrives",
-                caller.uid,
-                if half == store::Half::Cert { "certificate" } else { "key" }
-            ),
-            other => log::info!("uid {} committed {} of [{store}/{alias}]: {other:?}", caller.uid, file.as_str()),
-        }
-        {
-            let mut state = self.write_state();
-            remove_empty_alias(&mut state.scratch, store, alias);
-        }
-        self.reload()
-    }
-
-    fn store_temp(&self, store: &str, alias: &str, name: &str, bytes: &[u8]) -> FsResult<()> {
-        if bytes.len() > MAX_TEMP_SIZE {
-            return Err(FsError::new(
-                libc::EFBIG,
-                format!("temporary file over {MAX_TEMP_SIZE} bytes"),
-            ));
-        }
-        let mut state = self.write_state();
-        let temp = temp_mut(&mut state.scratch, store, alias, name)
-            .ok_or_else(|| FsError::not_found(name))?;
-        temp.data = FileData::new(zeroize::Zeroizing::new(bytes.to_vec()));
-        temp.mtime = SystemTime::now();
-        Ok(())
-    }
-
-    fn rename_alias(
-        &self,
-        caller: &Caller,
-        from: (&str, &str),
-        to: (&str, &str),
-        flags: u32,
-    ) -> FsResult<()> {
-        self.check_not_read_only()?;
-        {
-            let state = self.read_state();
-            for store in [from.0, to.0] {
-                let node = nodes::store(&state.view, store)?;
-                nodes::check_access(caller, node, Access::Write)?;
-                if node.is_read_only() {
-                    return Err(FsError::read_only(store));
-                }
-            }
-        }
-        let has_entry = nodes::store(&self.read_state().view, from.0)?
-            .alias(from.1)
-            .is_some();
-        if has_entry {
-            let replace = flags & RENAME_NOREPLACE == 0;
-            self.db()?.rename_entry(caller.uid, from, to, replace)?;
-            log::info!(
-                "uid {} moved [{}/{}] to [{}/{}]",
-                caller.uid,
-                from.0,
-                from.1,
-                to.0,
-                to.1
-            );
-        } else {
-            let state = self.read_state();
-            if nodes::store(&state.view, to.0)?
-                .alias_folded(to.1)
-                .is_some()
-            {
-                return Err(FsError::new(
-                    libc::EEXIST,
-                    "an entry exists under that alias",
-                ));
-            }
-        }
-        {
-            let mut state = self.write_state();
-            forget_scratch_alias(&mut state.scratch, from.0, from.1);
-            remove_empty_alias(&mut state.scratch, to.0, to.1);
-            if !has_entry {
-                add_empty_alias(&mut state.scratch, to.0, to.1);
-            }
-            let changed = [
-                Invalidation::Entry {
-                    parent: state.inodes.ino(&Node::Store(from.0.to_string())),
-                    name: names::encode(from.1),
-                },
-                Invalidation::Entry {
-                    parent: state.inodes.ino(&Node::Store(to.0.to_string())),
-                    name: names::encode(to.1),
-                },
-            ];
-            lock(&self.invalidations).extend(changed);
-        }
-        self.reload()
-    }
-
-    /// A rename inside one alias directory: a temporary file onto cert.pem / key.pem commits it
-    /// (and rename(2) returns the refusal); cert.pem / key.pem onto a temporary name leaves a
-    /// copy (as editors and `cp --backup` expect) and the live file in place.
-    fn rename_in_alias(
-        &self,
-        caller: &Caller,
-        source: &Node,
-        new_name: &str,
-        _flags: u32,
-    ) -> FsResult<()> {
-        let (store, alias) = match source {
-            Node::Temp(s, a, _) | Node::File(s, a, _) => (s.clone(), a.clone()),
-            _ => return Err(FsError::meaningless(new_name)),
-        };
-        self.check_change(caller, &store, source)?;
-        let data = {
-            let state = self.read_state();
-            match source {
-                Node::Temp(s, a, n) => temp(&state.scratch, s, a, n).map(|t| t.data.clone()),
-                Node::File(s, a, f) => nodes::file_data(&state.view, s, a, *f).cloned(),
-                _ => None,
-            }
-            .ok_or_else(|| FsError::not_found(new_name))?
-        };
-        match (source, FileName::parse(new_name)) {
-            (Node::Temp(_, _, old), Some(file)) => {
-                self.commit_file(caller, &store, &alias, file, &data)?;
-                let mut state = self.write_state();
-                if let Some(list) = state.scratch.temps.get_mut(&(store.clone(), alias.clone())) {
-                    list.retain(|t| &t.name != old);
-                }
-                Ok(())
-            }
-            (Node::Temp(_, _, old), None) => {
-                let mut state = self.write_state();
-                let list = state
-                    .scratch
-                    .temps
-                    .entry((store.clone(), alias.clone()))
-                    .or_default();
-                list.retain(|t| t.name != new_name);
-                if let Some(t) = list.iter_mut().find(|t| &t.name == old) {
-                    t.name = new_name.to_string();
-                }
-                Ok(())
-            }
-            (Node::File(..), None) => {
-                let mut state = self.write_state();
-                add_temp(&mut state.scratch, &store, &alias, new_name)?;
-                if let Some(t) = temp_mut(&mut state.scratch, &store, &alias, new_name) {
-                    t.data = data;
-                }
-                Ok(())
-            }
-            (Node::File(..), Some(_)) => Err(FsError::new(
-                libc::EPERM,
-                "cert.pem and key.pem cannot be renamed onto each other",
-            )),
-            _ => Err(FsError::meaningless(new_name)),
-        }
-    }
-
-    fn truncate(&self, caller: &Caller, node: &Node, size: u64, fh: Option<u64>) -> FsResult<()> {
-        if let Some(fh) = fh {
-            if self.handles.truncate(fh, size)? {
-                return Ok(());
-            }
-        }
-        let state = self.read_state();
-        let current = match node {
-            Node::File(s, a, f) => nodes::file_data(&state.view, s, a, *f).map(|d| d.len()),
-            Node::Temp(s, a, n) => temp(&state.scratch, s, a, n).map(|t| t.data.len()),
-            _ => return Err(FsError::new(libc::EISDIR, "a directory")),
-        };
-        if current == Some(size as usize) {
-            return Ok(());
-        }
-        drop(state);
-        match node {
-            Node::Temp(s, a, n) if size == 0 => {
-                self.check_change(caller, s, node)?;
-                self.store_temp(s, a, n, &[])
-            }
-            Node::File(s, ..) => {
-                self.check_change(caller, s, node)?;
-                Err(FsError::new(
-                    libc::EBADMSG,
-                    "an empty file is not a certificate or key",
-                ))
-            }
-            _ => Err(FsError::new(
-                libc::EPERM,
-                "files change size by being written",
-            )),
-        }
-    }
-
     fn xattrs(&self, caller: &Caller, ino: Ino) -> FsResult<Vec<(String, String)>> {
         let state = self.read_state();
         let (store, alias) = match node_of(&state, ino)? {
@@ -915,12 +644,6 @@ impl VecsFs {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Commit {
-    Flush,
-    Release,
-}
-
 fn write_opened(fh: u64) -> Opened {
     Opened {
         fh,
@@ -944,82 +667,6 @@ fn node_of(state: &State, ino: Ino) -> FsResult<Node> {
         .node(ino)
         .cloned()
         .ok_or_else(|| FsError::new(libc::ENOENT, format!("inode {ino} is not known")))
-}
-
-fn temp<'a>(scratch: &'a Scratch, store: &str, alias: &str, name: &str) -> Option<&'a TempFile> {
-    scratch
-        .temps
-        .get(&(store.to_string(), alias.to_string()))?
-        .iter()
-        .find(|t| t.name == name)
-}
-
-fn temp_mut<'a>(
-    scratch: &'a mut Scratch,
-    store: &str,
-    alias: &str,
-    name: &str,
-) -> Option<&'a mut TempFile> {
-    scratch
-        .temps
-        .get_mut(&(store.to_string(), alias.to_string()))?
-        .iter_mut()
-        .find(|t| t.name == name)
-}
-
-fn add_temp(scratch: &mut Scratch, store: &str, alias: &str, name: &str) -> FsResult<()> {
-    let list = scratch
-        .temps
-        .entry((store.to_string(), alias.to_string()))
-        .or_default();
-    if list.iter().any(|t| t.name == name) {
-        return Ok(());
-    }
-    if list.len() >= MAX_TEMP_FILES {
-        return Err(FsError::new(
-            libc::ENOSPC,
-            format!("at most {MAX_TEMP_FILES} temporary files per alias"),
-        ));
-    }
-    list.push(TempFile {
-        name: name.to_string(),
-        data: FileData::default(),
-        mtime: SystemTime::now(),
-    });
-    Ok(())
-}
-
-fn empty_alias_folded(scratch: &Scratch, store: &str, alias: &str) -> bool {
-    scratch
-        .empty_aliases
-        .get(store)
-        .is_some_and(|list| list.iter().any(|a| view::fold(a) == view::fold(alias)))
-}
-
-fn add_empty_alias(scratch: &mut Scratch, store: &str, alias: &str) {
-    let list = scratch.empty_aliases.entry(store.to_string()).or_default();
-    if !list.iter().any(|a| a == alias) {
-        list.push(alias.to_string());
-        scratch
-            .empty_alias_times
-            .insert((store.to_string(), alias.to_string()), SystemTime::now());
-    }
-}
-
-fn remove_empty_alias(scratch: &mut Scratch, store: &str, alias: &str) {
-    scratch
-        .empty_alias_times
-        .remove(&(store.to_string(), alias.to_string()));
-    if let Some(list) = scratch.empty_aliases.get_mut(store) {
-        list.retain(|a| a != alias);
-    }
-}
-
-fn forget_scratch_alias(scratch: &mut Scratch, store: &str, alias: &str) {
-    remove_empty_alias(scratch, store, alias);
-    scratch
-        .temps
-        .remove(&(store.to_string(), alias.to_string()));
 }
 
 fn invalidations_for(inodes: &mut Inodes, changes: &Changes) -> Vec<Invalidation> {
