@@ -5,8 +5,8 @@ use std::time::SystemTime;
 use super::handles::Target;
 use super::inodes::Node;
 use super::scratch::{
-    add_empty_alias, add_temp, forget_scratch_alias, remove_empty_alias, temp, temp_mut,
-    MAX_TEMP_SIZE,
+    add_empty_alias, add_temp, empty_alias_folded, forget_scratch_alias, remove_empty_alias, temp,
+    temp_mut, MAX_TEMP_SIZE,
 };
 use super::view::{FileData, FileName};
 use super::{
@@ -58,6 +58,14 @@ impl VecsFs {
         file: FileName,
         bytes: &[u8],
     ) -> FsResult<()> {
+        {
+            let state = self.read_state();
+            if !nodes::alias_exists(&state.view, &state.scratch, store, alias) {
+                return Err(FsError::not_found(format!(
+                    "[{store}/{alias}] was removed while the file was open"
+                )));
+            }
+        }
         if file == FileName::Crl {
             return Err(FsError::read_only(store));
         }
@@ -135,6 +143,14 @@ impl VecsFs {
         let has_entry = nodes::store(&self.read_state().view, from.0)?
             .alias(from.1)
             .is_some();
+        if flags & RENAME_NOREPLACE != 0
+            && empty_alias_folded(&self.read_state().scratch, to.0, to.1)
+        {
+            return Err(FsError::new(
+                libc::EEXIST,
+                format!("alias directory [{}/{}] exists", to.0, to.1),
+            ));
+        }
         if has_entry {
             let replace = flags & RENAME_NOREPLACE == 0;
             self.db()?.rename_entry(caller.uid, from, to, replace)?;
@@ -160,11 +176,26 @@ impl VecsFs {
         }
         {
             let mut state = self.write_state();
+            // The temporary files move with their directory; what the target had is replaced.
+            let temps = state
+                .scratch
+                .temps
+                .remove(&(from.0.to_string(), from.1.to_string()));
             forget_scratch_alias(&mut state.scratch, from.0, from.1);
-            remove_empty_alias(&mut state.scratch, to.0, to.1);
+            forget_scratch_alias(&mut state.scratch, to.0, to.1);
+            if let Some(temps) = temps {
+                state
+                    .scratch
+                    .temps
+                    .insert((to.0.to_string(), to.1.to_string()), temps);
+            }
             if !has_entry {
                 add_empty_alias(&mut state.scratch, to.0, to.1);
             }
+            state.inodes.rename(
+                &Node::Alias(from.0.to_string(), from.1.to_string()),
+                &Node::Alias(to.0.to_string(), to.1.to_string()),
+            );
             let changed = [
                 Invalidation::Entry {
                     parent: state.inodes.ino(&Node::Store(from.0.to_string())),
@@ -211,6 +242,9 @@ impl VecsFs {
                 if let Some(list) = state.scratch.temps.get_mut(&(store.clone(), alias.clone())) {
                     list.retain(|t| &t.name != old);
                 }
+                state
+                    .inodes
+                    .rename(source, &Node::File(store.clone(), alias.clone(), file));
                 Ok(())
             }
             (Node::Temp(_, _, old), None) => {
@@ -224,6 +258,10 @@ impl VecsFs {
                 if let Some(t) = list.iter_mut().find(|t| &t.name == old) {
                     t.name = new_name.to_string();
                 }
+                state.inodes.rename(
+                    source,
+                    &Node::Temp(store.clone(), alias.clone(), new_name.to_string()),
+                );
                 Ok(())
             }
             (Node::File(..), None) => {
@@ -232,6 +270,12 @@ impl VecsFs {
                 if let Some(t) = temp_mut(&mut state.scratch, &store, &alias, new_name) {
                     t.data = data;
                 }
+                // The kernel now calls the file's node id by the new name; cert.pem itself,
+                // still live, gets a new id when it is next looked up.
+                state.inodes.rename(
+                    source,
+                    &Node::Temp(store.clone(), alias.clone(), new_name.to_string()),
+                );
                 Ok(())
             }
             (Node::File(..), Some(_)) => Err(FsError::new(

@@ -37,6 +37,9 @@ pub struct WriteHandle {
     written: bool,
     /// The handle emptied the file (O_TRUNC or truncate) since the last commit.
     truncated: bool,
+    /// A write was refused (EFBIG): what came before it is not the file the writer meant,
+    /// so the handle never commits.
+    refused: Option<FsError>,
 }
 
 impl WriteHandle {
@@ -62,6 +65,7 @@ impl WriteHandle {
             }),
             written: false,
             truncated: truncate,
+            refused: None,
         }
     }
 }
@@ -113,16 +117,18 @@ impl Handles {
             }
             None => return Err(bad_handle(fh)),
         };
+        if let Some(refused) = &handle.refused {
+            return Err(refused.clone());
+        }
         let offset = offset as usize;
-        let end = offset
+        let Some(end) = offset
             .checked_add(data.len())
             .filter(|&end| end <= MAX_WRITE)
-            .ok_or_else(|| {
-                FsError::new(
-                    libc::EFBIG,
-                    format!("files here are at most {MAX_WRITE} bytes"),
-                )
-            })?;
+        else {
+            let refused = too_big();
+            handle.refused = Some(refused.clone());
+            return Err(refused);
+        };
         if handle.buffer.len() < end {
             handle.buffer.resize(end, 0);
         }
@@ -140,12 +146,7 @@ impl Handles {
         let size = usize::try_from(size)
             .ok()
             .filter(|&s| s <= MAX_WRITE)
-            .ok_or_else(|| {
-                FsError::new(
-                    libc::EFBIG,
-                    format!("files here are at most {MAX_WRITE} bytes"),
-                )
-            })?;
+            .ok_or_else(too_big)?;
         handle.buffer.resize(size, 0);
         if size == 0 {
             handle.truncated = true;
@@ -169,6 +170,13 @@ impl Handles {
             None if release => return Ok(None),
             None => return Err(bad_handle(fh)),
         };
+        if let Some(refused) = &handle.refused {
+            return if release {
+                Ok(None)
+            } else {
+                Err(refused.clone())
+            };
+        }
         // A temporary file may be empty; a certificate or key may not.
         let empty_temp = handle.truncated && matches!(handle.target, Target::Temp(_));
         if !(handle.written || empty_temp) {
@@ -206,6 +214,13 @@ impl Handles {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+fn too_big() -> FsError {
+    FsError::new(
+        libc::EFBIG,
+        format!("files here are at most {MAX_WRITE} bytes"),
+    )
 }
 
 fn bad_handle(fh: u64) -> FsError {

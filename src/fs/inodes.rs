@@ -20,6 +20,28 @@ pub enum Node {
     Temp(String, String, String),
 }
 
+impl Node {
+    /// Where this node is after `from` is renamed to `to`: `from` itself or a path below it
+    /// (the files of a renamed alias directory); `None` for nodes the rename does not touch.
+    fn moved(&self, from: &Node, to: &Node) -> Option<Node> {
+        if self == from {
+            return Some(to.clone());
+        }
+        let (Node::Alias(fs, fa), Node::Alias(ts, ta)) = (from, to) else {
+            return None;
+        };
+        match self {
+            Node::File(s, a, f) if s == fs && a == fa => {
+                Some(Node::File(ts.clone(), ta.clone(), *f))
+            }
+            Node::Temp(s, a, n) if s == fs && a == fa => {
+                Some(Node::Temp(ts.clone(), ta.clone(), n.clone()))
+            }
+            _ => None,
+        }
+    }
+}
+
 pub const CRL_LINK_INO: Ino = 2;
 
 pub struct Inodes {
@@ -59,6 +81,32 @@ impl Inodes {
     /// The number of a path if it has one already.
     pub fn existing(&self, node: &Node) -> Option<Ino> {
         self.by_node.get(node).copied()
+    }
+
+    /// After rename(2) the kernel keeps using the source's node id for the new name: the id
+    /// moves with it (and with every path below it), and whatever the new name had is forgotten.
+    pub fn rename(&mut self, from: &Node, to: &Node) {
+        let moved: Vec<(Node, Node)> = self
+            .by_node
+            .keys()
+            .filter_map(|node| node.moved(from, to).map(|new| (node.clone(), new)))
+            .collect();
+        let replaced: Vec<Node> = self
+            .by_node
+            .keys()
+            .filter(|node| node.moved(to, to).is_some())
+            .cloned()
+            .collect();
+        for node in replaced {
+            if let Some(ino) = self.by_node.remove(&node) {
+                self.by_ino.remove(&ino);
+            }
+        }
+        for (old, new) in moved {
+            if let Some(ino) = self.by_node.remove(&old) {
+                self.insert(new, ino);
+            }
+        }
     }
 
     pub fn node(&self, ino: Ino) -> Option<&Node> {

@@ -440,6 +440,15 @@ impl VecsFs {
             .to_str()
             .ok_or_else(|| FsError::meaningless(new_name.to_string_lossy()))?
             .to_string();
+        let onto_itself = {
+            let state = self.read_state();
+            nodes::children(&state.view, &state.scratch, &target_parent)
+                .iter()
+                .any(|(name, node)| name.as_os_str() == OsStr::new(&new_name) && *node == source)
+        };
+        if onto_itself {
+            return Ok(()); // renaming a name onto itself changes nothing
+        }
         match (&source, &target_parent) {
             (Node::Alias(from_store, from_alias), Node::Store(to_store)) => {
                 let to_alias = names::decode(OsStr::new(&new_name))
@@ -593,6 +602,14 @@ impl VecsFs {
         let mut state = self.write_state();
         let changes = Changes::between(&state.view, &new_view);
         state.view = new_view;
+        // An empty alias directory that now has an entry (made by another process) is that
+        // entry's directory.
+        let State { view, scratch, .. } = &mut *state;
+        for (store, aliases) in scratch.empty_aliases.iter_mut() {
+            if let Some(node) = view.store(store) {
+                aliases.retain(|a| node.alias_folded(a).is_none());
+            }
+        }
         let invalidations = invalidations_for(&mut state.inodes, &changes);
         drop(state);
         lock(&self.invalidations).extend(invalidations);

@@ -125,6 +125,9 @@ impl Database {
                     set_pending(tx, entry.id, Half::Cert, chain.pem().as_bytes())
                 }
                 EntryType::SecretKey => {
+                    if let Some(key) = pending_key_matching(&entry, chain) {
+                        return set_pair(tx, &entry, chain, &key);
+                    }
                     let secret = entry.key();
                     match pki::parse_private_key(secret) {
                         Ok(key) if key.matches_certificate(chain.leaf_der()).is_ok() => {
