@@ -1867,3 +1867,50 @@ fn a_temp_file_renamed_onto_identical_content_leaves_no_stale_name() {
          no longer opens, and nothing invalidates the name: {invalidations:?}"
     );
 }
+
+/// Changing only the case of an alias is a rename onto itself, not onto another name: with
+/// RENAME_NOREPLACE too (the kernel's lookup of the new spelling found nothing).
+#[test]
+fn a_case_only_rename_is_not_a_collision() {
+    let m = material();
+    let fx = Fx::new();
+    fx.mkdir(ROOT, "machine/empty").unwrap();
+    assert_errno(fx.lookup(ROOT, "machine/EMPTY"), libc::ENOENT);
+    fx.rename(ROOT, "machine/empty", "machine/EMPTY", RENAME_NOREPLACE)
+        .expect("case-only rename of an empty alias directory");
+    assert_eq!(fx.ls(ROOT, "machine").unwrap(), ["EMPTY"]);
+
+    fx.mkdir(ROOT, "machine/web").unwrap();
+    fx.put("machine/web/cert.pem", &m.a.cert);
+    fx.rename(ROOT, "machine/web", "machine/Web", RENAME_NOREPLACE)
+        .expect("case-only rename of an entry");
+    assert_eq!(
+        fx.stored_type("machine", "Web"),
+        Some(EntryType::TrustedCert)
+    );
+    assert_eq!(fx.ls_sorted(ROOT, "machine"), names(&["EMPTY", "Web"]));
+    fx.rename(ROOT, "machine/Web", "machine/web", 0).unwrap();
+    assert_eq!(fx.ls_sorted(ROOT, "machine"), names(&["EMPTY", "web"]));
+    assert_eq!(fx.cat("machine/web/cert.pem"), canonical_cert(&m.a.cert));
+}
+
+/// Aliases are unique case-insensitively: `mv S/b S/A` where `S/a` is an empty alias
+/// directory replaces that directory (as rename(2) replaces an empty directory), it does not
+/// leave `a` and `A` side by side.
+#[test]
+fn a_rename_onto_an_empty_alias_directory_of_another_case_replaces_it() {
+    let m = material();
+    let fx = Fx::new();
+    fx.mkdir(ROOT, "machine/a").unwrap();
+    fx.mkdir(ROOT, "machine/b").unwrap();
+    fx.put("machine/b/cert.pem", &m.a.cert);
+    fx.rename(ROOT, "machine/b", "machine/A", 0).unwrap();
+    assert_eq!(fx.ls(ROOT, "machine").unwrap(), ["A"]);
+    assert_eq!(fx.stored_type("machine", "A"), Some(EntryType::TrustedCert));
+
+    // The same with an empty source.
+    fx.mkdir(ROOT, "vpxd/x").unwrap();
+    fx.mkdir(ROOT, "vpxd/y").unwrap();
+    fx.rename(ROOT, "vpxd/y", "vpxd/X", 0).unwrap();
+    assert_eq!(fx.ls(ROOT, "vpxd").unwrap(), ["X"]);
+}

@@ -5,8 +5,8 @@ use std::time::SystemTime;
 use super::handles::Target;
 use super::inodes::Node;
 use super::scratch::{
-    add_empty_alias, add_temp, empty_alias_folded, forget_scratch_alias, remove_empty_alias, temp,
-    temp_mut, MAX_TEMP_SIZE,
+    add_empty_alias, add_temp, empty_alias_colliding, forget_scratch_alias, remove_empty_alias,
+    temp, temp_mut, MAX_TEMP_SIZE,
 };
 use super::view::{FileData, FileName};
 use super::{
@@ -143,9 +143,10 @@ impl VecsFs {
         let has_entry = nodes::store(&self.read_state().view, from.0)?
             .alias(from.1)
             .is_some();
-        if flags & RENAME_NOREPLACE != 0
-            && empty_alias_folded(&self.read_state().scratch, to.0, to.1)
-        {
+        let source_itself = (from.0 == to.0).then_some(from.1);
+        let replaced_empty =
+            empty_alias_colliding(&self.read_state().scratch, to.0, to.1, source_itself);
+        if flags & RENAME_NOREPLACE != 0 && replaced_empty.is_some() {
             return Err(FsError::new(
                 libc::EEXIST,
                 format!("alias directory [{}/{}] exists", to.0, to.1),
@@ -183,6 +184,9 @@ impl VecsFs {
                 .remove(&(from.0.to_string(), from.1.to_string()));
             forget_scratch_alias(&mut state.scratch, from.0, from.1);
             forget_scratch_alias(&mut state.scratch, to.0, to.1);
+            if let Some(replaced) = &replaced_empty {
+                forget_scratch_alias(&mut state.scratch, to.0, replaced);
+            }
             if let Some(temps) = temps {
                 state
                     .scratch

@@ -92,6 +92,19 @@ pub(super) fn empty_alias_folded(scratch: &Scratch, store: &str, alias: &str) ->
         .is_some_and(|list| list.iter().any(|a| view::fold(a) == view::fold(alias)))
 }
 
+/// The empty alias directory of `store` that `alias` collides with (same name in another
+/// case), other than `except` itself.
+pub(super) fn empty_alias_colliding(
+    scratch: &Scratch,
+    store: &str,
+    alias: &str,
+    except: Option<&str>,
+) -> Option<String> {
+    scratch.empty_aliases.get(store)?.iter().find_map(|a| {
+        (view::fold(a) == view::fold(alias) && Some(a.as_str()) != except).then(|| a.clone())
+    })
+}
+
 pub(super) fn add_empty_alias(scratch: &mut Scratch, store: &str, alias: &str) {
     let list = scratch.empty_aliases.entry(store.to_string()).or_default();
     if !list.iter().any(|a| a == alias) {
