@@ -39,9 +39,10 @@ impl VecsFs {
         };
         if let Err(e) = &result {
             log::warn!(
-                "refused write of [{}/{}] by uid {} pid {}: {e}",
+                "refused write of [{}/{}/{}] by uid {} pid {}: {e}",
                 pending.store,
                 pending.alias,
+                pending.target.file_name(),
                 caller.uid,
                 caller.pid
             );
@@ -216,8 +217,8 @@ impl VecsFs {
     }
 
     /// A rename inside one alias directory: a temporary file onto cert.pem / key.pem commits it
-    /// (and rename(2) returns the refusal); cert.pem / key.pem onto a temporary name leaves a
-    /// copy (as editors and `cp --backup` expect) and the live file in place.
+    /// (and rename(2) returns the refusal); cert.pem / key.pem onto another name moves that half
+    /// out of the entry into a temporary file.
     pub(super) fn rename_in_alias(
         &self,
         caller: &Caller,
@@ -268,14 +269,33 @@ impl VecsFs {
                 );
                 Ok(())
             }
-            (Node::File(..), None) => {
-                let mut state = self.write_state();
-                add_temp(&mut state.scratch, &store, &alias, new_name)?;
-                if let Some(t) = temp_mut(&mut state.scratch, &store, &alias, new_name) {
-                    t.data = data;
+            (Node::File(_, _, file), None) => {
+                // A move, as on any filesystem: the half leaves the entry (as `rm` would take
+                // it) and lives on as the temporary file. `cp --backup` and editors that keep
+                // a backup then write the new file under the old name.
+                let half = match file {
+                    FileName::Cert => store::Half::Cert,
+                    FileName::Key => store::Half::Key,
+                    FileName::Crl => return Err(FsError::read_only(&store)),
+                };
+                {
+                    let mut state = self.write_state();
+                    add_temp(&mut state.scratch, &store, &alias, new_name)?;
+                    if let Some(t) = temp_mut(&mut state.scratch, &store, &alias, new_name) {
+                        t.data = data;
+                    }
                 }
-                // The kernel now calls the file's node id by the new name; cert.pem itself,
-                // still live, gets a new id when it is next looked up.
+                self.db()?.remove_half(caller.uid, &store, &alias, half)?;
+                log::info!(
+                    "uid {} moved {} of [{store}/{alias}] to the temporary file {new_name}",
+                    caller.uid,
+                    file.as_str()
+                );
+                self.reload()?;
+                let mut state = self.write_state();
+                if nodes::store(&state.view, &store)?.alias(&alias).is_none() {
+                    add_empty_alias(&mut state.scratch, &store, &alias);
+                }
                 state.inodes.rename(
                     source,
                     &Node::Temp(store.clone(), alias.clone(), new_name.to_string()),

@@ -42,7 +42,26 @@ pub struct WriteHandle {
     refused: Option<FsError>,
 }
 
+impl Target {
+    /// The file name the target has in its alias directory.
+    pub fn file_name(&self) -> &str {
+        match self {
+            Target::File(file) => file.as_str(),
+            Target::Temp(name) => name,
+        }
+    }
+}
+
 impl WriteHandle {
+    fn path(&self) -> String {
+        format!(
+            "[{}/{}/{}]",
+            self.store,
+            self.alias,
+            self.target.file_name()
+        )
+    }
+
     /// A handle on `target`; without `truncate` it starts from the current content, so that
     /// a program that rewrites part of a file in place commits the whole file.
     pub fn new(
@@ -125,7 +144,7 @@ impl Handles {
             .checked_add(data.len())
             .filter(|&end| end <= MAX_WRITE)
         else {
-            let refused = too_big();
+            let refused = too_big(&handle.path());
             handle.refused = Some(refused.clone());
             return Err(refused);
         };
@@ -146,7 +165,7 @@ impl Handles {
         let size = usize::try_from(size)
             .ok()
             .filter(|&s| s <= MAX_WRITE)
-            .ok_or_else(too_big)?;
+            .ok_or_else(|| too_big(&handle.path()))?;
         handle.buffer.resize(size, 0);
         if size == 0 {
             handle.truncated = true;
@@ -216,10 +235,10 @@ impl Handles {
     }
 }
 
-fn too_big() -> FsError {
+fn too_big(path: &str) -> FsError {
     FsError::new(
         libc::EFBIG,
-        format!("files here are at most {MAX_WRITE} bytes"),
+        format!("{path}: files here are at most {MAX_WRITE} bytes"),
     )
 }
 
