@@ -272,7 +272,17 @@ impl VecsFs {
             (Node::File(_, _, file), None) => {
                 // A move, as on any filesystem: the half leaves the entry (as `rm` would take
                 // it) and lives on as the temporary file. `cp --backup` and editors that keep
-                // a backup then write the new file under the old name.
+                // a backup then write the new file under the old name. An encrypted key could
+                // not be written back through a file, so its entry's halves stay put.
+                let entry_type = nodes::store(&self.read_state().view, &store)?
+                    .alias(&alias)
+                    .map(|e| e.entry_type);
+                if entry_type == Some(store::EntryType::EncryptedPrivateKey) {
+                    return Err(crate::Error::NotThroughFiles(
+                        store::EntryType::EncryptedPrivateKey.vecs_name(),
+                    )
+                    .into());
+                }
                 let half = match file {
                     FileName::Cert => store::Half::Cert,
                     FileName::Key => store::Half::Key,

@@ -180,11 +180,15 @@ impl VecsFs {
         )?;
         if !writing {
             let fh = self.handles.insert(Handle::Read { data: current });
+            // Reads bypass the page cache: the kernel keeps one cache and one size per inode,
+            // shared by every open file, so a reader holding an older snapshot, or a writer
+            // truncating, would change what other readers see; and a read right after a
+            // commit returned must see it without waiting for an invalidation.
             return Ok(Opened {
                 fh,
-                keep_cache: true,
+                keep_cache: false,
                 no_flush: true,
-                direct_io: false,
+                direct_io: true,
             });
         }
         self.check_writable(store_node, &node)?;
