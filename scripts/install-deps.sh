@@ -3,7 +3,7 @@
 # only for the packages that are missing.
 set -euo pipefail
 
-packages=(openssl ca-certificates util-linux bc attr fuse3)
+packages=(openssl ca-certificates util-linux bc attr fuse3 rsync python3 tar sed coreutils findutils)
 
 missing=()
 for p in "${packages[@]}"; do

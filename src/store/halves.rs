@@ -109,15 +109,7 @@ impl Database {
                 EntryType::PrivateKey => {
                     let live = parse_stored_key(&entry)?;
                     if live.matches_certificate(chain.leaf_der()).is_ok() {
-                        let key = live.to_pkcs8_pem();
-                        update(
-                            tx,
-                            entry.id,
-                            EntryType::PrivateKey,
-                            Some(chain.pem()),
-                            Some(key.as_bytes()),
-                        )?;
-                        return Ok(WriteOutcome::Replaced(EntryType::PrivateKey));
+                        return set_pair(tx, &entry, chain, &live);
                     }
                     if let Some(key) = pending_key_matching(&entry, chain) {
                         return set_pair(tx, &entry, chain, &key);
