@@ -298,3 +298,25 @@ fn a_wrong_password_reveals_nothing_and_changes_nothing() {
     assert!(!out.stdout.contains("PRIVATE KEY"));
     assert!(!out.stderr.contains("PRIVATE KEY"));
 }
+
+#[test]
+fn rust_log_shows_the_reason_of_a_refusal_and_otherwise_stderr_stays_vmware_s() {
+    let (ws, _) = populated();
+    let bad = ws.write("bad.pem", b"not a certificate");
+    let args = [
+        "entry", "create", "--store", "machine", "--alias", "x", "--cert", &bad,
+    ];
+    let quiet = ws.vecs(&args);
+    quiet.failed_with(11);
+    assert!(quiet.stderr.starts_with("vecs-cli failed"), "{quiet:?}");
+    let mut cmd = std::process::Command::new(common::vecs_cli());
+    cmd.args(args)
+        .env("VECS_DB", &ws.db)
+        .env("RUST_LOG", "info");
+    let told = common::run_with_input(cmd, b"");
+    told.failed_with(11);
+    assert!(
+        told.stderr.contains("[WARN]") && told.stderr.contains("no PEM block found"),
+        "{told:?}"
+    );
+}

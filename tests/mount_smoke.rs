@@ -131,3 +131,22 @@ fn a_panicking_test_still_unmounts_and_stops_the_daemon() {
     let alive = unsafe { libc::kill(pid, 0) } == 0;
     assert!(!alive, "daemon {pid} still running");
 }
+
+#[test]
+fn a_read_only_mount_serves_reads_and_refuses_every_change() {
+    let m = Mounted::start(mount::MountSpec::default().option("ro"));
+    let (status, out) = run_command(
+        Command::new("ls").arg(m.path("TRUSTED_ROOTS")),
+        Duration::from_secs(10),
+    );
+    assert!(status.success(), "ls: {out}");
+    for cmd in [
+        Command::new("mkdir").arg(m.path("newstore")),
+        Command::new("mkdir").arg(m.path("machine/alias")),
+        Command::new("rmdir").arg(m.path("BACKUP_STORE")),
+    ] {
+        let (status, out) = run_command(cmd, Duration::from_secs(10));
+        assert!(!status.success(), "{out}");
+        assert!(out.contains("Read-only file system"), "{out}");
+    }
+}
