@@ -17,11 +17,6 @@ use vecsfs::fs::{Caller, FsOptions, FsResult, Ino, VecsFs, RENAME_NOREPLACE, ROO
 use vecsfs::pki::{parse_cert_chain, parse_private_key};
 use vecsfs::store::{Database, EntryContent, EntryType, Half};
 
-/// Operations that hit a behaviour already reported as a bug (each has a failing example test
-/// in tests/fs_layer.rs) are skipped, so that the model keeps looking for other bugs. Set to
-/// `false` once they are fixed: the model then checks the expected behaviour for them too.
-const SKIP_KNOWN_BUGS: bool = false;
-
 const STORES: [&str; 3] = ["S", "T", "s"];
 const ALIASES: [&str; 3] = ["a", "b", "A"];
 const MAX_STEPS: usize = 30;
@@ -422,31 +417,6 @@ impl Model {
         let store = &mut self.stores[s];
         let a = store.exact(alias).ok_or(libc::ENOENT)?;
         Ok(&mut store.aliases[a])
-    }
-
-    /// Why `op` would run into a bug already reported, if it would.
-    fn known_bug(&self, op: &Op) -> Option<&'static str> {
-        let Op::Rename {
-            from,
-            to,
-            noreplace,
-        } = *op
-        else {
-            return None;
-        };
-        let from_store = self.store(STORES[from.0])?;
-        self.stores[from_store].exact(ALIASES[from.1])?;
-        let to_store = self.store(STORES[to.0])?;
-        let target_store = &self.stores[to_store];
-        let target = target_store.folded(ALIASES[to.1])?;
-        let target = &target_store.aliases[target];
-        if from_store == to_store && target.name == ALIASES[from.1] {
-            // Onto itself: a change of case only.
-            return (noreplace && target.live == Live::Empty)
-                .then_some("a case-only rename of an empty alias with RENAME_NOREPLACE is EEXIST");
-        }
-        (target.live == Live::Empty && !noreplace && target.name != ALIASES[to.1])
-            .then_some("a rename onto an empty alias directory of another case keeps both")
     }
 
     /// Requests the kernel answers itself and never sends: RENAME_NOREPLACE onto a name its
@@ -954,7 +924,7 @@ fn run_case(ops: &[Op]) -> Result<(), String> {
     }
     sut.check(&model)?;
     for (step, op) in ops.iter().enumerate() {
-        if Model::kernel_answers(op) || (SKIP_KNOWN_BUGS && model.known_bug(op).is_some()) {
+        if Model::kernel_answers(op) {
             continue;
         }
         let mut next = model.clone();
