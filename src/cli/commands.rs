@@ -377,7 +377,8 @@ impl Session<'_, '_> {
                     Some(key),
                 )
             }
-            EntryType::PrivateKey => {
+            // The stored key is returned as it is; it is parsed only to be rendered.
+            EntryType::PrivateKey if text => {
                 let key = pki::parse_private_key(&stored).map_err(Error::from)?;
                 (stored, Some(key))
             }

@@ -70,21 +70,15 @@ impl VecsFs {
         if file == FileName::Crl {
             return Err(FsError::read_only(store));
         }
+        // Parse before taking the database: validation needs no lock, and each parse runs once.
+        let chain = crate::pki::parse_cert_chain(bytes);
+        let key = crate::pki::parse_private_key(bytes);
         let outcome = {
             let mut db = self.db()?;
-            let pair = || -> Option<(crate::pki::CertChain, crate::pki::PrivateKey)> {
-                Some((
-                    crate::pki::parse_cert_chain(bytes).ok()?,
-                    crate::pki::parse_private_key(bytes).ok()?,
-                ))
-            };
-            match (file, pair()) {
-                (_, Some((chain, key))) => db.write_pair(caller.uid, store, alias, &chain, &key)?,
-                (FileName::Cert, None) => {
-                    let chain = crate::pki::parse_cert_chain(bytes)?;
-                    db.write_cert(caller.uid, store, alias, &chain)?
-                }
-                (_, None) => db.write_key(caller.uid, store, alias, bytes)?,
+            match (file, chain, key) {
+                (_, Ok(chain), Ok(key)) => db.write_pair(caller.uid, store, alias, &chain, &key)?,
+                (FileName::Cert, chain, _) => db.write_cert(caller.uid, store, alias, &chain?)?,
+                (_, _, _) => db.write_key(caller.uid, store, alias, bytes)?,
             }
         };
         match outcome {
