@@ -572,8 +572,7 @@ fn entry_delete_asks_and_reports_success_even_when_absent() {
             b"Y\n"
         )
         .ok(),
-        format!("{prompt}Deleted entry with alias [X] in store [machine] successfully\n ")
-            .replace("entry [x]", "entry [X]")
+        "Warning: This operation will delete entry [X] from store [machine]\nDo you wish to continue? Y/N [N] \nDeleted entry with alias [X] in store [machine] successfully\n "
     );
     assert_eq!(
         ws.vecs(&["entry", "list", "--store", "machine"]).ok(),

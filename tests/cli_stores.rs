@@ -405,7 +405,7 @@ fn remote_options_are_answered_as_with_no_remote_service() {
 fn force_refresh_without_a_trust_source() {
     let ws = Workspace::new();
     let out = ws.vecs(&["force-refresh"]);
-    if unsafe_is_root() {
+    if is_root() {
         out.failed_with(90021);
         assert_eq!(out.code, 165);
     } else {
@@ -416,7 +416,7 @@ fn force_refresh_without_a_trust_source() {
         .starts_with("Error: Failed to trigger root cert refresh \n\n"));
 }
 
-fn unsafe_is_root() -> bool {
+fn is_root() -> bool {
     vecsfs::users::current_uid() == 0
 }
 
@@ -433,7 +433,7 @@ fn vecs_as(ws: &Workspace, user: &str, args: &[&str]) -> common::Run {
 #[test]
 fn other_users_follow_the_vecs_access_rules() {
     assert!(
-        unsafe_is_root(),
+        is_root(),
         "this test runs vecs-cli as user nobody through runuser: run the suite as root (CI does)"
     );
     let ws = Workspace::new();
