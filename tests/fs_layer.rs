@@ -1620,17 +1620,26 @@ fn a_change_through_another_handle_shows_after_refresh_even_at_the_same_size() {
         "nothing changed yet"
     );
 
+    let alias_ino = fx.ino(ROOT, "machine/web").unwrap();
     let chain = parse_cert_chain(&m.twin2).unwrap();
     fx.db().write_cert(0, "machine", "web", &chain).unwrap();
     let invalidations = fx.fs.refresh_if_changed().unwrap();
     assert!(
-        invalidations.contains(&Invalidation::Inode(cert.ino)),
-        "the file's inode is invalidated: {invalidations:?}"
+        invalidations.contains(&Invalidation::Entry {
+            parent: alias_ino,
+            name: "cert.pem".into()
+        }),
+        "the name is invalidated: {invalidations:?}"
     );
     let after = fx.lookup(ROOT, "machine/web/cert.pem").unwrap();
-    assert_eq!(after.ino, cert.ino, "same path, same inode");
+    assert_ne!(
+        after.ino, cert.ino,
+        "a new version is a new inode, with an empty page cache"
+    );
     assert_eq!(after.size, cert.size, "same size");
     assert_eq!(fx.cat("machine/web/cert.pem"), canonical_cert(&m.twin2));
+    // The older inode keeps its own attributes for the reader that still has it open.
+    assert_eq!(fx.fs.getattr(&ROOT, cert.ino).unwrap(), cert);
     assert_eq!(fx.read_all(reader.fh).unwrap(), canonical_cert(&m.twin1));
     fx.fs.release(&ROOT, reader.fh).unwrap();
     assert_eq!(
@@ -1698,26 +1707,38 @@ fn an_entry_added_elsewhere_under_an_empty_alias_directory_is_listed_once() {
 }
 
 /// The kernel keeps file pages (read handles are opened with keep_cache), so a change made
-/// through the mount must invalidate the file's inode too, even at the same size.
+/// through the mount gives the file a new inode and invalidates its name, even at the same
+/// size; an open through the older inode (a name the kernel has not dropped yet) reads the
+/// current version past the cache.
 #[test]
-fn changes_through_the_mount_invalidate_the_files_they_change() {
+fn changes_through_the_mount_give_the_files_they_change_new_inodes() {
     let m = material();
     let fx = Fx::new();
     fx.mkdir(ROOT, "machine/web").unwrap();
     fx.put("machine/web/cert.pem", &m.twin1);
     let cert = fx.lookup(ROOT, "machine/web/cert.pem").unwrap();
     let alias_ino = fx.ino(ROOT, "machine/web").unwrap();
+    let opened = fx.fs.open(&ROOT, cert.ino, libc::O_RDONLY).unwrap();
+    assert!(opened.keep_cache && !opened.direct_io, "{opened:?}");
+    fx.fs.release(&ROOT, opened.fh).unwrap();
     fx.fs.take_invalidations();
     fx.put("machine/web/cert.pem", &m.twin2);
     let invalidations = fx.fs.take_invalidations();
+    let name = |n: &str| Invalidation::Entry {
+        parent: alias_ino,
+        name: n.into(),
+    };
     assert!(
-        invalidations.contains(&Invalidation::Inode(cert.ino)),
+        invalidations.contains(&name("cert.pem")),
         "{invalidations:?}"
     );
-    assert_eq!(
-        fx.lookup(ROOT, "machine/web/cert.pem").unwrap().size,
-        cert.size
-    );
+    let renewed = fx.lookup(ROOT, "machine/web/cert.pem").unwrap();
+    assert_ne!(renewed.ino, cert.ino);
+    assert_eq!(renewed.size, cert.size);
+    let stale = fx.fs.open(&ROOT, cert.ino, libc::O_RDONLY).unwrap();
+    assert!(stale.direct_io && !stale.keep_cache, "{stale:?}");
+    assert_eq!(fx.read_all(stale.fh).unwrap(), canonical_cert(&m.twin2));
+    fx.fs.release(&ROOT, stale.fh).unwrap();
 
     // The second half of a rotation changes both files at once.
     fx.put("machine/web/cert.pem", &m.a.cert);
@@ -1728,11 +1749,15 @@ fn changes_through_the_mount_invalidate_the_files_they_change() {
     fx.fs.take_invalidations();
     fx.put("machine/web/cert.pem", &m.b.cert);
     let invalidations = fx.fs.take_invalidations();
-    for ino in [cert.ino, key.ino] {
+    for file in ["cert.pem", "key.pem"] {
         assert!(
-            invalidations.contains(&Invalidation::Inode(ino)),
-            "inode {ino}: {invalidations:?}"
+            invalidations.contains(&name(file)),
+            "{file}: {invalidations:?}"
         );
+    }
+    for (old, file) in [(cert, "cert.pem"), (key, "key.pem")] {
+        let now = fx.lookup(ROOT, &format!("machine/web/{file}")).unwrap();
+        assert_ne!(now.ino, old.ino, "{file}");
     }
     // rm key.pem drops the name.
     fx.unlink(ROOT, "machine/web/key.pem").unwrap();
@@ -1913,4 +1938,64 @@ fn a_rename_onto_an_empty_alias_directory_of_another_case_replaces_it() {
     fx.mkdir(ROOT, "vpxd/y").unwrap();
     fx.rename(ROOT, "vpxd/y", "vpxd/X", 0).unwrap();
     assert_eq!(fx.ls(ROOT, "vpxd").unwrap(), ["X"]);
+}
+
+/// Without FUSE_ATOMIC_O_TRUNC the kernel turns `open(O_WRONLY|O_TRUNC)` into an open and a
+/// truncate by path from the same task. The truncate empties that task's new handle only: the
+/// file, its size and what readers of the inode see stay as committed until the handle
+/// commits. A truncate(2) by path with no such handle is refused as before.
+#[test]
+fn o_trunc_as_a_separate_truncate_empties_only_the_new_handle() {
+    let m = material();
+    let fx = Fx::new();
+    fx.mkdir(ROOT, "machine/web").unwrap();
+    fx.put("machine/web/cert.pem", &m.a.cert);
+    let cert = fx.lookup(ROOT, "machine/web/cert.pem").unwrap();
+    let reader = fx.fs.open(&ROOT, cert.ino, libc::O_RDONLY).unwrap();
+
+    let writer = Caller { pid: 4242, ..ROOT };
+    let fh = fx.fs.open(&writer, cert.ino, libc::O_WRONLY).unwrap().fh;
+    let truncate = SetAttr {
+        size: Some(0),
+        ..SetAttr::default()
+    };
+    let attr = fx.fs.setattr(&writer, cert.ino, &truncate).unwrap();
+    assert_eq!(attr.size, cert.size, "the inode keeps its committed size");
+    assert_eq!(fx.cat("machine/web/cert.pem"), canonical_cert(&m.a.cert));
+
+    // Another task truncating by path has no handle to empty: refused, nothing lost.
+    let other = Caller { pid: 4343, ..ROOT };
+    assert_errno(fx.fs.setattr(&other, cert.ino, &truncate), libc::EBADMSG);
+    assert_eq!(fx.cat("machine/web/cert.pem"), canonical_cert(&m.a.cert));
+
+    // The writer's handle starts empty: a shorter file is not a prefix of the old one.
+    fx.finish_write(writer, fh, &m.twin1).unwrap();
+    assert_eq!(fx.cat("machine/web/cert.pem"), canonical_cert(&m.twin1));
+    assert_eq!(
+        fx.read_all(reader.fh).unwrap(),
+        canonical_cert(&m.a.cert),
+        "the reader keeps the version it opened"
+    );
+    fx.fs.release(&ROOT, reader.fh).unwrap();
+}
+
+/// An older version's inode lives while the kernel holds a reference to it, and no longer.
+#[test]
+fn older_versions_are_forgotten_with_the_kernels_last_reference() {
+    let m = material();
+    let fx = Fx::new();
+    fx.mkdir(ROOT, "machine/web").unwrap();
+    fx.put("machine/web/cert.pem", &m.twin1);
+    let cert = fx.lookup(ROOT, "machine/web/cert.pem").unwrap();
+    fx.put("machine/web/cert.pem", &m.twin2);
+    assert_eq!(fx.fs.getattr(&ROOT, cert.ino).unwrap(), cert);
+    // The kernel got the inode three times: from create, the lookup above and the second
+    // put's lookup.
+    fx.fs.forget(cert.ino, 2);
+    assert_eq!(fx.fs.getattr(&ROOT, cert.ino).unwrap(), cert);
+    fx.fs.forget(cert.ino, 1);
+    assert_errno(fx.fs.getattr(&ROOT, cert.ino), libc::ENOENT);
+    assert_errno(fx.fs.open(&ROOT, cert.ino, libc::O_RDONLY), libc::ENOENT);
+    // The current version is untouched.
+    assert_eq!(fx.cat("machine/web/cert.pem"), canonical_cert(&m.twin2));
 }

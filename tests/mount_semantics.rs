@@ -692,6 +692,53 @@ fn an_old_handle_reads_its_whole_snapshot_and_does_not_bring_it_back() {
     );
 }
 
+/// Pages resident in the kernel's page cache for `path`, by `fincore` (util-linux).
+fn cached_pages(path: &Path) -> Result<u64, String> {
+    let (status, out) = run_command(
+        Command::new("fincore")
+            .args(["--raw", "--noheadings", "--output", "PAGES"])
+            .arg(path),
+        COMMAND_TIMEOUT,
+    );
+    if !status.success() {
+        return Err(format!("fincore {}: {out}", path.display()));
+    }
+    out.trim()
+        .parse()
+        .map_err(|e| format!("fincore said {out:?}: {e}"))
+}
+
+/// keep_cache: a file read once stays in the kernel's page cache, so later opens read it
+/// without asking the daemon; a new version is a new inode, so the cache never shows an old
+/// one (a same-size replacement included, which the kernel would not notice by size).
+#[test]
+fn reads_are_served_from_the_page_cache_and_never_stale() {
+    let ws = Workspace::new();
+    let (first, same_size) = same_size_certs(&ws);
+    let m = Mounted::fresh();
+    let dir = m.path("cached/web");
+    fs::create_dir_all(&dir).expect("mkdir cached/web");
+    let cert = dir.join("cert.pem");
+    write_ok(&m, &cert, &first.cert, "the first certificate");
+    let shown = fs::read(&cert).expect("first read");
+    assert_eq!(leaf_der(&shown), Ok(first.leaf()));
+    let pages = cached_pages(&cert).expect("fincore");
+    assert!(
+        pages >= 1,
+        "after a read the file has {pages} pages in the page cache (keep_cache off?)"
+    );
+    assert_eq!(fs::read(&cert).expect("second read"), shown);
+
+    // Through the mount: the next open after close(2) sees the new version.
+    write_ok(&m, &cert, &same_size.cert, "same-size replacement");
+    assert_eq!(
+        leaf_der(&fs::read(&cert).expect("read after close")),
+        Ok(same_size.leaf()),
+        "right after close(2) of a same-size replacement through the mount"
+    );
+    // A same-size replacement by vecs-cli is `both_doors_see_each_others_changes_within_a_second`.
+}
+
 /// Read your writes: once close(2) of a write through the mount has returned, the writer's
 /// next open + read of either file shows the new pair, even though both files were in the
 /// kernel's cache. Replaces the pair 300 times by one combined PEM, reading both files before

@@ -326,6 +326,21 @@ impl VecsFs {
                 return Ok(());
             }
         }
+        // O_TRUNC: the kernel opens, then truncates by path. The open handle is emptied and
+        // the file itself stays as it is until the handle commits, so the inode's size (and
+        // what its readers see) does not change under them.
+        if size == 0 {
+            let target = match node {
+                Node::File(s, a, f) => Some((s, a, Target::File(*f))),
+                Node::Temp(s, a, n) => Some((s, a, Target::Temp(n.clone()))),
+                _ => None,
+            };
+            if let Some((s, a, target)) = target {
+                if self.handles.truncate_just_opened(caller, s, a, &target) {
+                    return Ok(());
+                }
+            }
+        }
         let state = self.read_state();
         let current = match node {
             Node::File(s, a, f) => nodes::file_data(&state.view, s, a, *f).map(|d| d.len()),

@@ -30,7 +30,7 @@ pub struct WriteHandle {
     store: String,
     alias: String,
     target: Target,
-    #[allow(dead_code)] // kept for the audit of who opened it
+    /// Who opened it: the task whose O_TRUNC follows the open as a separate truncate.
     opener: Caller,
     buffer: Zeroizing<Vec<u8>>,
     /// Bytes were written since the last commit.
@@ -173,6 +173,43 @@ impl Handles {
             handle.written = true;
         }
         Ok(true)
+    }
+
+    /// Empties the newest untouched write handle `caller`'s task opened on `target`: the
+    /// truncate the kernel sends, without a handle, right after opening a file with O_TRUNC.
+    /// `false` when there is none (a plain truncate(2) by path).
+    pub fn truncate_just_opened(
+        &self,
+        caller: &Caller,
+        store: &str,
+        alias: &str,
+        target: &Target,
+    ) -> bool {
+        let mut map = self.lock();
+        let newest = map
+            .iter_mut()
+            .filter_map(|(fh, h)| match h {
+                Handle::Write(w)
+                    if w.opener.pid == caller.pid
+                        && w.store == store
+                        && w.alias == alias
+                        && &w.target == target
+                        && !w.written
+                        && w.refused.is_none() =>
+                {
+                    Some((*fh, w))
+                }
+                _ => None,
+            })
+            .max_by_key(|(fh, _)| *fh);
+        match newest {
+            Some((_, handle)) => {
+                handle.buffer.clear();
+                handle.truncated = true;
+                true
+            }
+            None => false,
+        }
     }
 
     /// What a flush (or, with `release`, the final release) of `fh` must commit, if anything.

@@ -1,10 +1,15 @@
-//! Inode numbers for the paths of the mount. A path keeps its number for the life of the
-//! daemon, and a number is never given to another path, so the kernel never sees a reused
-//! node id (which it would mark bad).
+//! Inode numbers for the paths of the mount. A number is never given to another path, so the
+//! kernel never sees a reused node id (which it would mark bad).
+//!
+//! A file's number stands for one version of its content: when the content changes, the path
+//! gets a new number and the old one is *retired*. The kernel caches pages per inode
+//! (keep_cache), so a retired inode's pages stay those of the old version, for the readers
+//! that opened it; new lookups find the new inode with an empty cache. A retired number is
+//! forgotten once the kernel has forgotten every lookup of it.
 
 use std::collections::HashMap;
 
-use super::types::{Ino, ROOT_INO};
+use super::types::{Attr, Ino, ROOT_INO};
 use super::view::FileName;
 
 /// What an inode is: a path in the mount, by the exact names shown.
@@ -44,9 +49,25 @@ impl Node {
 
 pub const CRL_LINK_INO: Ino = 2;
 
+/// What the kernel may still ask about a number.
+struct Known {
+    node: Node,
+    /// Lookups the kernel holds (entries replied minus those it forgot).
+    lookups: u64,
+    /// `Some` once the path has moved on to another number: the attributes this version had
+    /// (none when it was replaced by a rename: it is then gone for good).
+    retired: Option<Option<Attr>>,
+}
+
+/// A number whose path moved on: the path it had, and the attributes of its version.
+pub struct Retired<'a> {
+    pub node: &'a Node,
+    pub attr: Option<&'a Attr>,
+}
+
 pub struct Inodes {
     by_node: HashMap<Node, Ino>,
-    by_ino: HashMap<Ino, Node>,
+    by_ino: HashMap<Ino, Known>,
     next: Ino,
 }
 
@@ -64,7 +85,15 @@ impl Inodes {
 
     fn insert(&mut self, node: Node, ino: Ino) {
         self.by_node.insert(node.clone(), ino);
-        self.by_ino.insert(ino, node);
+        let lookups = self.by_ino.get(&ino).map_or(0, |k| k.lookups);
+        self.by_ino.insert(
+            ino,
+            Known {
+                node,
+                lookups,
+                retired: None,
+            },
+        );
     }
 
     /// The number of a path, given one on first sight.
@@ -98,9 +127,7 @@ impl Inodes {
             .cloned()
             .collect();
         for node in replaced {
-            if let Some(ino) = self.by_node.remove(&node) {
-                self.by_ino.remove(&ino);
-            }
+            self.retire(&node, None);
         }
         for (old, new) in moved {
             if let Some(ino) = self.by_node.remove(&old) {
@@ -109,8 +136,53 @@ impl Inodes {
         }
     }
 
+    /// The path gets a new number on next sight; the current one keeps `attr` for the kernel's
+    /// remaining references, or is dropped at once if the kernel holds none.
+    pub fn retire(&mut self, node: &Node, attr: Option<Attr>) {
+        let Some(ino) = self.by_node.remove(node) else {
+            return;
+        };
+        match self.by_ino.get_mut(&ino) {
+            Some(known) if known.lookups > 0 => known.retired = Some(attr),
+            _ => {
+                self.by_ino.remove(&ino);
+            }
+        }
+    }
+
+    /// The path of a current number.
     pub fn node(&self, ino: Ino) -> Option<&Node> {
-        self.by_ino.get(&ino)
+        self.by_ino
+            .get(&ino)
+            .filter(|k| k.retired.is_none())
+            .map(|k| &k.node)
+    }
+
+    pub fn retired(&self, ino: Ino) -> Option<Retired<'_>> {
+        let known = self.by_ino.get(&ino)?;
+        let attr = known.retired.as_ref()?;
+        Some(Retired {
+            node: &known.node,
+            attr: attr.as_ref(),
+        })
+    }
+
+    /// The kernel took one more reference to `ino` (an entry reply).
+    pub fn looked_up(&mut self, ino: Ino) {
+        if let Some(known) = self.by_ino.get_mut(&ino) {
+            known.lookups += 1;
+        }
+    }
+
+    /// The kernel dropped `count` references to `ino`.
+    pub fn forget(&mut self, ino: Ino, count: u64) {
+        let Some(known) = self.by_ino.get_mut(&ino) else {
+            return;
+        };
+        known.lookups = known.lookups.saturating_sub(count);
+        if known.lookups == 0 && known.retired.is_some() {
+            self.by_ino.remove(&ino);
+        }
     }
 
     pub fn len(&self) -> usize {

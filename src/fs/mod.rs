@@ -76,11 +76,32 @@ impl VecsFs {
         let mut state = self.write_state();
         let parent = node_of(&state, parent)?;
         let node = nodes::child(&state.view, &state.scratch, caller, &parent, name)?;
-        nodes::attr_of(&mut state, &node)
+        let attr = nodes::attr_of(&mut state, &node)?;
+        state.inodes.looked_up(attr.ino);
+        Ok(attr)
+    }
+
+    /// The kernel holds one more reference to `ino`: an entry it got other than by
+    /// lookup/create/mkdir (which count their own), i.e. from readdirplus.
+    pub fn remember(&self, ino: Ino) {
+        self.write_state().inodes.looked_up(ino);
+    }
+
+    /// The kernel dropped `count` references to `ino` (FORGET).
+    pub fn forget(&self, ino: Ino, count: u64) {
+        self.write_state().inodes.forget(ino, count);
     }
 
     pub fn getattr(&self, _caller: &Caller, ino: Ino) -> FsResult<Attr> {
         let mut state = self.write_state();
+        if let Some(retired) = state.inodes.retired(ino) {
+            // An older version of a file, still open somewhere: its own size, so that the
+            // kernel neither truncates nor extends what its readers see.
+            return retired
+                .attr
+                .copied()
+                .ok_or_else(|| FsError::new(libc::ENOENT, "replaced by a rename"));
+        }
         let node = node_of(&state, ino)?;
         self.attr_or_being_written(&mut state, &node)
     }
@@ -148,7 +169,7 @@ impl VecsFs {
 
     pub fn open(&self, caller: &Caller, ino: Ino, flags: i32) -> FsResult<Opened> {
         let state = self.read_state();
-        let node = node_of(&state, ino)?;
+        let (node, stale) = node_for_io(&state, ino)?;
         let writing = flags & libc::O_ACCMODE != libc::O_RDONLY;
         let truncate = flags & libc::O_TRUNC != 0;
         let (store, alias, target, current) = match &node {
@@ -180,15 +201,14 @@ impl VecsFs {
         )?;
         if !writing {
             let fh = self.handles.insert(Handle::Read { data: current });
-            // Reads bypass the page cache: the kernel keeps one cache and one size per inode,
-            // shared by every open file, so a reader holding an older snapshot, or a writer
-            // truncating, would change what other readers see; and a read right after a
-            // commit returned must see it without waiting for an invalidation.
+            // The kernel's pages of a current inode hold exactly this version (a new version
+            // gets a new inode), so they are kept. An open through a name the kernel has not
+            // yet dropped reaches an older inode: it reads the current version past the cache.
             return Ok(Opened {
                 fh,
-                keep_cache: false,
+                keep_cache: !stale,
                 no_flush: true,
-                direct_io: true,
+                direct_io: stale,
             });
         }
         self.check_writable(store_node, &node)?;
@@ -299,6 +319,7 @@ impl VecsFs {
         let mut attr = nodes::attr_of(&mut state, &node)
             .or_else(|_| nodes::new_file_attr(&mut state, &node))?;
         attr.size = 0;
+        state.inodes.looked_up(attr.ino);
         Ok((attr, write_opened(fh)))
     }
 
@@ -313,7 +334,9 @@ impl VecsFs {
                 self.reload()?;
                 log::info!("uid {} created store [{name}] with mkdir", caller.uid);
                 let mut state = self.write_state();
-                nodes::attr_of(&mut state, &Node::Store(name))
+                let attr = nodes::attr_of(&mut state, &Node::Store(name))?;
+                state.inodes.looked_up(attr.ino);
+                Ok(attr)
             }
             Node::Store(store) => {
                 let mut state = self.write_state();
@@ -332,7 +355,9 @@ impl VecsFs {
                     ));
                 }
                 add_empty_alias(&mut state.scratch, store, &name);
-                nodes::attr_of(&mut state, &Node::Alias(store.clone(), name))
+                let attr = nodes::attr_of(&mut state, &Node::Alias(store.clone(), name))?;
+                state.inodes.looked_up(attr.ino);
+                Ok(attr)
             }
             _ => Err(FsError::meaningless(name)),
         }
@@ -481,12 +506,21 @@ impl VecsFs {
     }
 
     pub fn setattr(&self, caller: &Caller, ino: Ino, changes: &SetAttr) -> FsResult<Attr> {
-        let node = node_of(&self.read_state(), ino)?;
+        let (node, stale) = node_for_io(&self.read_state(), ino)?;
         if let Some(size) = changes.size {
             self.truncate(caller, &node, size, changes.fh)?;
         }
         let mut state = self.write_state();
-        let current = self.attr_or_being_written(&mut state, &node)?;
+        let current = if stale {
+            // `cat new > cert.pem` through a name the kernel has not dropped yet: the truncate
+            // went to the path's handle; the older inode keeps its own attributes.
+            match state.inodes.retired(ino).and_then(|r| r.attr.copied()) {
+                Some(attr) => attr,
+                None => return Err(FsError::new(libc::ENOENT, "replaced by a rename")),
+            }
+        } else {
+            self.attr_or_being_written(&mut state, &node)?
+        };
         if let Node::File(s, ..) | Node::Temp(s, ..) | Node::Alias(s, _) | Node::Store(s) = &node {
             let store = nodes::store(&state.view, s)?;
             if store.is_read_only() && *changes != SetAttr::default() && changes.fh.is_none() {
@@ -605,6 +639,15 @@ impl VecsFs {
         let new_view = View::from_snapshot(snapshot);
         let mut state = self.write_state();
         let changes = Changes::between(&state.view, &new_view);
+        // Every changed file's current inode becomes an older version, keeping the attributes
+        // it had; the path gets a fresh inode (with an empty page cache) on next lookup.
+        for (store, alias, file) in &changes.files {
+            let node = Node::File(store.clone(), alias.clone(), *file);
+            if state.inodes.existing(&node).is_some() {
+                let attr = nodes::attr_of(&mut state, &node).ok();
+                state.inodes.retire(&node, attr);
+            }
+        }
         state.view = new_view;
         // An empty alias directory that now has an entry (made by another process) is that
         // entry's directory.
@@ -682,6 +725,21 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The path an open or truncate acts on, and whether `ino` is an older version of it (reached
+/// through a name the kernel has not dropped yet).
+fn node_for_io(state: &State, ino: Ino) -> FsResult<(Node, bool)> {
+    if let Some(node) = state.inodes.node(ino) {
+        return Ok((node.clone(), false));
+    }
+    match state.inodes.retired(ino) {
+        Some(retired) if retired.attr.is_some() => Ok((retired.node.clone(), true)),
+        _ => Err(FsError::new(
+            libc::ENOENT,
+            format!("inode {ino} is not known"),
+        )),
+    }
+}
+
 fn node_of(state: &State, ino: Ino) -> FsResult<Node> {
     state
         .inodes
@@ -714,6 +772,7 @@ fn invalidations_for(inodes: &mut Inodes, changes: &Changes) -> Vec<Invalidation
             out.push(Invalidation::Inode(ino));
         }
     }
+    // A changed file's name now leads to a new inode (its old one was retired).
     for (store, alias, file) in &changes.files {
         if let Some(parent) = inodes.existing(&Node::Alias(store.clone(), alias.clone())) {
             out.push(Invalidation::Entry {
@@ -721,6 +780,8 @@ fn invalidations_for(inodes: &mut Inodes, changes: &Changes) -> Vec<Invalidation
                 name: file.as_str().into(),
             });
         }
+    }
+    for (store, alias, file) in &changes.file_attrs {
         if let Some(ino) = inodes.existing(&Node::File(store.clone(), alias.clone(), *file)) {
             out.push(Invalidation::Inode(ino));
         }

@@ -34,7 +34,7 @@ pub enum NodeKind {
 }
 
 /// What `stat` shows of a node.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attr {
     pub ino: Ino,
     pub kind: NodeKind,

@@ -191,6 +191,8 @@ pub struct Changes {
     pub aliases: Vec<(String, String)>,
     /// (store, alias, file) whose presence or content changed.
     pub files: Vec<(String, String, FileName)>,
+    /// (store, alias, file) whose content is the same but whose mode or mtime changed.
+    pub file_attrs: Vec<(String, String, FileName)>,
 }
 
 impl Changes {
@@ -217,7 +219,7 @@ impl Changes {
             for alias in &new.aliases {
                 self.aliases.push((new.name.clone(), alias.alias.clone()));
                 for (file, _) in alias.files() {
-                    self.files
+                    self.file_attrs
                         .push((new.name.clone(), alias.alias.clone(), file));
                 }
             }
@@ -236,21 +238,22 @@ impl Changes {
     }
 
     fn diff_alias(&mut self, store: &str, old: &AliasNode, new: &AliasNode) {
-        if old.entry_type != new.entry_type
+        let entry_changed = old.entry_type != new.entry_type
             || old.modified_at != new.modified_at
-            || old.pending != new.pending
-        {
+            || old.pending != new.pending;
+        if entry_changed {
             self.aliases.push((store.to_string(), new.alias.clone()));
         }
         for name in FileName::ALL {
-            let same = match (old.file(name), new.file(name)) {
-                (None, None) => true,
-                (Some(a), Some(b)) => a.as_slice() == b.as_slice(),
-                _ => false,
-            };
-            if !same {
-                self.files
-                    .push((store.to_string(), new.alias.clone(), name));
+            let change = (store.to_string(), new.alias.clone(), name);
+            match (old.file(name), new.file(name)) {
+                (None, None) => {}
+                (Some(a), Some(b)) if a.as_slice() == b.as_slice() => {
+                    if entry_changed {
+                        self.file_attrs.push(change);
+                    }
+                }
+                _ => self.files.push(change),
             }
         }
     }

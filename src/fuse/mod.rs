@@ -24,22 +24,28 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 use std::time::SystemTime;
 
 use fuser::{
     AccessFlags, BsdFileFlags, Config, Errno, FileHandle, Filesystem, FopenFlags, Generation,
-    INodeNo, InitFlags, KernelConfig, LockOwner, MountOption, OpenFlags, RenameFlags, ReplyAttr,
-    ReplyCreate, ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyOpen,
-    ReplyStatfs, ReplyWrite, ReplyXattr, Request, SessionACL, TimeOrNow, WriteFlags,
+    INodeNo, InitFlags, IoctlFlags, KernelConfig, LockOwner, MountOption, OpenFlags, RenameFlags,
+    ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry,
+    ReplyIoctl, ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, SessionACL, TimeOrNow,
+    WriteFlags,
 };
 use log::{debug, info};
 
-use crate::fs::{Caller, DirEntry, FsError, FsResult, Ino, Invalidation, SetAttr, VecsFs};
+use crate::fs::{Caller, DirEntry, FsError, FsResult, Ino, SetAttr, VecsFs};
 
 use convert::{caller, errno, file_attr, fopen_flags, ATTR_TTL, ENTRY_TTL, NEGATIVE_TTL};
+use notify::Notice;
 use refusal::{guarded, log_refusal};
+
+/// How long close(2) of a committed file waits for its invalidations to reach the kernel.
+const SETTLE_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Inode numbers are never reused while the daemon runs, so one generation is enough.
 const GENERATION: Generation = Generation(0);
@@ -111,7 +117,7 @@ fn refuse(op: &str, caller: &Caller, err: &FsError, reply: impl ErrorReply) {
 pub struct VecsFuse {
     fs: Arc<VecsFs>,
     /// Where invalidations go; the notifier thread sends them to the kernel.
-    invalidations: Sender<Invalidation>,
+    invalidations: Sender<Notice>,
     /// Directory listings by directory handle, so that offsets stay meaningful while the
     /// directory changes (readdir(3) must neither skip nor repeat names).
     listings: Mutex<HashMap<u64, Arc<Vec<DirEntry>>>>,
@@ -119,7 +125,7 @@ pub struct VecsFuse {
 }
 
 impl VecsFuse {
-    pub fn new(fs: Arc<VecsFs>, invalidations: Sender<Invalidation>) -> Self {
+    pub fn new(fs: Arc<VecsFs>, invalidations: Sender<Notice>) -> Self {
         VecsFuse {
             fs,
             invalidations,
@@ -131,10 +137,33 @@ impl VecsFuse {
     /// Hands the layer's pending invalidations to the notifier thread. Called after every
     /// call that may have changed the store, before the reply, so that they are queued by the
     /// time the caller's syscall returns. A send fails only after shutdown began: ignore it.
-    fn queue_invalidations(&self) {
-        for inval in self.fs.take_invalidations() {
-            let _ = self.invalidations.send(inval);
+    /// Returns whether anything was queued.
+    fn queue_invalidations(&self) -> bool {
+        let invalidations = self.fs.take_invalidations();
+        let any = !invalidations.is_empty();
+        for inval in invalidations {
+            let _ = self.invalidations.send(Notice::Invalidate(inval));
         }
+        any
+    }
+
+    /// Like [`Self::mutating`], and the reply waits until the invalidations reached the
+    /// kernel: after close(2) or fsync(2) of a committed file returns, opening its name must
+    /// find the new version. The wait is bounded because the kernel may be holding a
+    /// directory lock the invalidation needs while it waits for a request only a busy worker
+    /// could answer; past the bound the name still leads to the older inode, whose opens then
+    /// read the current version uncached.
+    fn committing<T>(&self, call: impl FnOnce() -> FsResult<T>) -> FsResult<T> {
+        let result = call();
+        if self.queue_invalidations() {
+            let (done_tx, done_rx) = mpsc::channel();
+            if self.invalidations.send(Notice::Settled(done_tx)).is_ok()
+                && done_rx.recv_timeout(SETTLE_TIMEOUT).is_err()
+            {
+                debug!("invalidations not sent within {SETTLE_TIMEOUT:?}; replying anyway");
+            }
+        }
+        result
     }
 
     /// Runs a call that may change the store, then queues what it made stale (also when it
@@ -233,13 +262,16 @@ fn set_attr(
 }
 
 /// The INIT capabilities the mount wants beyond fuser's defaults.
-const CAPABILITIES: [(&str, InitFlags); 3] = [
+///
+/// Not FUSE_ATOMIC_O_TRUNC: with it the kernel zeroes the shared inode's size and pages when a
+/// writer opens with O_TRUNC, under readers that opened the file before (keep_cache) and must
+/// go on reading their version. Without it, O_TRUNC arrives as a truncate the filesystem
+/// applies to the new handle only.
+const CAPABILITIES: [(&str, InitFlags); 2] = [
     // `ls -l` in one round trip per buffer instead of one LOOKUP per name.
     ("FUSE_DO_READDIRPLUS", InitFlags::FUSE_DO_READDIRPLUS),
     // Lookups and readdirs in one directory need not be serialised by the kernel.
     ("FUSE_PARALLEL_DIROPS", InitFlags::FUSE_PARALLEL_DIROPS),
-    // O_TRUNC arrives in open's flags instead of a separate setattr(size=0).
-    ("FUSE_ATOMIC_O_TRUNC", InitFlags::FUSE_ATOMIC_O_TRUNC),
 ];
 
 impl Filesystem for VecsFuse {
@@ -256,6 +288,27 @@ impl Filesystem for VecsFuse {
 
     fn destroy(&mut self) {
         info!("FUSE session ended");
+    }
+
+    /// No ioctl means anything here; ENOTTY is what a regular file answers (isatty(3) asks
+    /// on every fopen and Python open). fuser's default would log a warning each time.
+    fn ioctl(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _flags: IoctlFlags,
+        _cmd: u32,
+        _in_data: &[u8],
+        _out_size: u32,
+        reply: ReplyIoctl,
+    ) {
+        reply.error(Errno::ENOTTY);
+    }
+
+    /// The layer forgets older file versions once the kernel can no longer reach them.
+    fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
+        self.fs.forget(ino.0, nlookup);
     }
 
     fn lookup(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
@@ -493,7 +546,7 @@ impl Filesystem for VecsFuse {
     ) {
         let caller = caller(req);
         guarded("flush", &caller, || {
-            match self.mutating(|| self.fs.flush(&caller, fh.0)) {
+            match self.committing(|| self.fs.flush(&caller, fh.0)) {
                 Ok(()) => reply.ok(),
                 Err(e) => refuse("flush", &caller, &e, reply),
             }
@@ -530,7 +583,7 @@ impl Filesystem for VecsFuse {
     ) {
         let caller = caller(req);
         guarded("fsync", &caller, || {
-            match self.mutating(|| self.fs.fsync(&caller, fh.0)) {
+            match self.committing(|| self.fs.fsync(&caller, fh.0)) {
                 Ok(()) => reply.ok(),
                 Err(e) => refuse("fsync", &caller, &e, reply),
             }
@@ -593,6 +646,10 @@ impl Filesystem for VecsFuse {
                 let ino = INodeNo(entry.attr.ino);
                 if reply.add(ino, next, &entry.name, &ENTRY_TTL, &attr, GENERATION) {
                     break;
+                }
+                // The kernel takes a reference to every entry but `.` and `..`.
+                if entry.name != "." && entry.name != ".." {
+                    self.fs.remember(entry.attr.ino);
                 }
             }
             reply.ok();

@@ -6,6 +6,10 @@
 //! So handlers only queue [`Invalidation`]s on a channel, and ONE dedicated thread sends them.
 //! A second thread polls the database for changes made by other processes (vecs-cli, the trust
 //! sync) and feeds the same channel.
+//!
+//! A handler that must not reply before its invalidations reached the kernel (close(2) of a
+//! file it committed: the next open of that name must find the new version) queues a
+//! [`Notice::Settled`] after them and waits for it, bounded, never holding a lock.
 
 use std::ffi::OsStr;
 use std::io;
@@ -24,6 +28,14 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
 /// How long shutdown waits for the invalidation thread before leaving it behind.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What the invalidation thread is given.
+#[derive(Debug)]
+pub enum Notice {
+    Invalidate(Invalidation),
+    /// Answered once everything queued before it has been sent.
+    Settled(Sender<()>),
+}
 
 /// Where invalidations go: the kernel through [`fuser::Notifier`], or a recorder in tests.
 pub trait InvalSink: Send + 'static {
@@ -58,9 +70,15 @@ fn apply(sink: &dyn InvalSink, inval: &Invalidation) {
 }
 
 /// The invalidation thread's loop: it ends when every sender is gone.
-fn drain(sink: &dyn InvalSink, rx: &Receiver<Invalidation>) {
-    for inval in rx.iter() {
-        apply(sink, &inval);
+fn drain(sink: &dyn InvalSink, rx: &Receiver<Notice>) {
+    for notice in rx.iter() {
+        match notice {
+            Notice::Invalidate(inval) => apply(sink, &inval),
+            // The waiter may have given up already: nothing to do then.
+            Notice::Settled(done) => {
+                let _ = done.send(());
+            }
+        }
     }
 }
 
@@ -68,7 +86,7 @@ fn drain(sink: &dyn InvalSink, rx: &Receiver<Invalidation>) {
 /// signalled, or when nobody listens for invalidations any more.
 fn poll(
     refresh: &mut dyn FnMut() -> FsResult<Vec<Invalidation>>,
-    tx: &Sender<Invalidation>,
+    tx: &Sender<Notice>,
     stop: &Receiver<()>,
     interval: Duration,
 ) {
@@ -80,7 +98,7 @@ fn poll(
                     warn!("database refresh works again");
                 }
                 for inval in invals {
-                    if tx.send(inval).is_err() {
+                    if tx.send(Notice::Invalidate(inval)).is_err() {
                         return;
                     }
                 }
@@ -115,8 +133,8 @@ impl Invalidators {
     /// invalidation thread ends once the poller and every other sender are gone.
     pub fn start(
         sink: impl InvalSink,
-        rx: Receiver<Invalidation>,
-        tx: Sender<Invalidation>,
+        rx: Receiver<Notice>,
+        tx: Sender<Notice>,
         refresh: Option<Box<dyn FnMut() -> FsResult<Vec<Invalidation>> + Send>>,
         interval: Duration,
     ) -> io::Result<Invalidators> {
@@ -235,9 +253,20 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         let handler_tx = tx.clone();
         let threads = Invalidators::start(sink.clone(), rx, tx, None, POLL_INTERVAL).unwrap();
-        handler_tx.send(Invalidation::Inode(5)).unwrap();
-        handler_tx.send(entry(1, "vpxd")).unwrap();
-        handler_tx.send(Invalidation::Inode(6)).unwrap();
+        let send = |inval| handler_tx.send(Notice::Invalidate(inval)).unwrap();
+        send(Invalidation::Inode(5));
+        send(entry(1, "vpxd"));
+        let (done_tx, done_rx) = mpsc::channel();
+        handler_tx.send(Notice::Settled(done_tx)).unwrap();
+        done_rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("settled is answered");
+        assert_eq!(
+            sink.seen().len(),
+            2,
+            "everything queued before it was sent first"
+        );
+        send(Invalidation::Inode(6));
         drop(handler_tx);
         threads.shutdown();
         assert_eq!(
