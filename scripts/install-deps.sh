@@ -3,7 +3,9 @@
 # only for the packages that are missing.
 set -euo pipefail
 
-packages=(openssl ca-certificates util-linux bc attr fuse3 rsync python3 tar sed coreutils findutils)
+# systemd: for systemd-analyze, which tests/install_scripts.rs verifies the unit with (the
+# package only installs programs and units here; it does not become PID 1).
+packages=(openssl ca-certificates util-linux bc attr fuse3 rsync python3 tar sed coreutils findutils systemd)
 
 missing=()
 for p in "${packages[@]}"; do

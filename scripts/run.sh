@@ -15,7 +15,8 @@ log="${VECSFS_LOG:-/var/log/vecsfs.log}"
 "$bin/vecs-cli" store list --db "$db" >/dev/null   # creates the database if it is missing
 mkdir -p "$mountpoint"
 if ! grep -q " $(realpath "$mountpoint") fuse.vecs " /proc/self/mounts; then
-    nohup "$bin/vecsfs" --db "$db" "$mountpoint" >>"$log" 2>&1 &
+    # Supervised: if the daemon dies, the mount comes back by itself.
+    nohup "$bin/vecsfs" --db "$db" --supervise "$mountpoint" >>"$log" 2>&1 &
     for _ in $(seq 100); do
         grep -q " $(realpath "$mountpoint") fuse.vecs " /proc/self/mounts && break
         kill -0 $! 2>/dev/null || { echo "vecsfs failed to start; see $log:" >&2; tail -5 "$log" >&2; exit 1; }
@@ -24,6 +25,7 @@ if ! grep -q " $(realpath "$mountpoint") fuse.vecs " /proc/self/mounts; then
 fi
 grep -q " $(realpath "$mountpoint") fuse.vecs " /proc/self/mounts || { echo "mount did not come up; see $log" >&2; exit 1; }
 echo "== $db mounted at $mountpoint (log: $log; stop with: umount $mountpoint)"
+"$bin/vecsfs" status "$mountpoint" || true
 ls -l "$mountpoint"
 echo "== stores, aliases and files"
 find "$mountpoint" -mindepth 1 -maxdepth 3 | sort

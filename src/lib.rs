@@ -7,6 +7,7 @@
 //! - [`error`]: the one place where failures become VECS error codes and errnos.
 
 pub mod cli;
+pub mod daemon;
 pub mod error;
 pub mod fs;
 pub mod fuse;

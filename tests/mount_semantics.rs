@@ -315,17 +315,8 @@ fn time_until(check: impl FnMut() -> bool) -> Option<Duration> {
     time_until_within(POLL_LIMIT, check)
 }
 
-fn time_until_within(limit: Duration, mut check: impl FnMut() -> bool) -> Option<Duration> {
-    let start = Instant::now();
-    loop {
-        if check() {
-            return Some(start.elapsed());
-        }
-        if start.elapsed() > limit {
-            return None;
-        }
-        thread::sleep(Duration::from_millis(5));
-    }
+fn time_until_within(limit: Duration, check: impl FnMut() -> bool) -> Option<Duration> {
+    mount::wait_for(limit, check)
 }
 
 /// Asserts that a change became visible within the contract's second, and prints the delay.

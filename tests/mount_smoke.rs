@@ -103,15 +103,6 @@ fn missing_mountpoint_is_one_clear_line_and_status_one() {
 }
 
 #[test]
-fn mountinfo_lines_are_parsed() {
-    let line = "36 35 0:47 / /tmp/a\\040b/mnt rw,nosuid - fuse.vecs vecs rw,user_id=0";
-    assert!(mount::mountinfo_matches(line, Path::new("/tmp/a b/mnt")));
-    assert!(!mount::mountinfo_matches(line, Path::new("/tmp/a b")));
-    let other = "36 35 0:47 / /tmp/x rw shared:1 - tmpfs tmpfs rw";
-    assert!(!mount::mountinfo_matches(other, Path::new("/tmp/x")));
-}
-
-#[test]
 fn a_panicking_test_still_unmounts_and_stops_the_daemon() {
     let seen = std::sync::Mutex::new(None);
     let outcome = std::panic::catch_unwind(|| {

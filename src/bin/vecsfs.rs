@@ -1,10 +1,13 @@
 //! vecsfs: serves the certificate database as files, in the foreground, until unmounted.
 //!
-//! `vecsfs [--db PATH] [-o OPTIONS] MOUNTPOINT`
+//! `vecsfs [--db PATH] [-o OPTIONS] [--supervise] [--ready-fd FD] [--log WHERE] MOUNTPOINT`
+//! `vecsfs status MOUNTPOINT`
 //!
 //! Exit status: 0 after `umount MOUNTPOINT` or SIGTERM/SIGINT/SIGHUP (the daemon unmounts
 //! itself); 1 when it cannot start (mountpoint, /dev/fuse, database, mount); 2 for bad usage.
+//! `status`: 0 healthy, 1 dead, 3 not mounted, 4 unknown.
 
+use std::ffi::OsString;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -16,6 +19,10 @@ use std::thread;
 use clap::Parser;
 use log::{error, info, warn, LevelFilter, Log, Metadata, Record};
 
+use vecsfs::daemon::mountinfo::{self, MountState};
+use vecsfs::daemon::ready::Readiness;
+use vecsfs::daemon::status::{self, Status};
+use vecsfs::daemon::supervise::{self, ENV_LAST_RESTART, ENV_RESTARTS, ENV_SUPERVISOR_PID};
 use vecsfs::fs::{FsOptions, VecsFs};
 use vecsfs::fuse::mount::{detach, mount, Unmounter};
 use vecsfs::fuse::notify::{Invalidators, POLL_INTERVAL};
@@ -39,8 +46,26 @@ struct Args {
     /// nodev, noexec).
     #[arg(short = 'o', value_name = "OPTIONS")]
     options: Vec<String>,
+    /// Serve in a child process and mount again if it dies (the service and mount.vecs use
+    /// this).
+    #[arg(long)]
+    supervise: bool,
+    /// Write `READY` (or `ERROR <reason>`) as one line to this inherited descriptor once the
+    /// mount serves (or cannot), then close it.
+    #[arg(long, value_name = "FD")]
+    ready_fd: Option<i32>,
+    /// Where the log goes: stderr (the journal, under systemd) or syslog (detached, as
+    /// mount.vecs starts it).
+    #[arg(long, value_enum, default_value_t = LogTarget::Stderr)]
+    log: LogTarget,
     /// Where to mount (an existing directory).
     mountpoint: PathBuf,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum LogTarget {
+    Stderr,
+    Syslog,
 }
 
 /// What `-o` asked for.
@@ -106,7 +131,14 @@ fn env_level(value: &str) -> Option<LevelFilter> {
         .max()
 }
 
-fn init_logging(debug: bool) {
+fn init_logging(target: LogTarget, debug: bool) {
+    if target == LogTarget::Syslog {
+        vecsfs::logging::init("vecsfs");
+        if debug {
+            log::set_max_level(LevelFilter::Debug);
+        }
+        return;
+    }
     static LOGGER: StderrLogger = StderrLogger;
     let from_env = std::env::var("RUST_LOG").ok().and_then(|v| env_level(&v));
     let mut level = from_env.unwrap_or(LevelFilter::Info);
@@ -216,21 +248,64 @@ fn spawn_signal_thread(
         .map(drop)
 }
 
-/// The mountpoint, absolute, after checking it is an existing directory.
+/// The mountpoint, absolute, after checking it is an existing directory with nothing mounted
+/// on it. A dead vecsfs mount there (its daemon was killed) is detached first: that is how the
+/// supervisor, systemd's restart and a plain rerun bring the mount back.
 fn check_mountpoint(mountpoint: &Path) -> Result<PathBuf, String> {
     let shown = mountpoint.display();
-    let meta = std::fs::metadata(mountpoint).map_err(|e| match e.raw_os_error() {
-        Some(libc::ENOTCONN) => {
-            format!("mountpoint {shown}: {e} (a previous daemon died; `umount -l {shown}` first)")
+    let absolute =
+        mountinfo::absolute_without_following_last(mountpoint).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => format!("mountpoint {shown} does not exist"),
+            _ => format!("mountpoint {shown}: {e}"),
+        })?;
+    let shown = absolute.display();
+    match mountinfo::state_of(&absolute).map_err(|e| format!("reading the mount table: {e}"))? {
+        MountState::Free => {}
+        MountState::Live(entry) => {
+            return Err(format!(
+                "{shown} is already mounted ({} from {})",
+                entry.fstype,
+                entry.source.to_string_lossy()
+            ))
         }
+        MountState::Dead(entry) => {
+            warn!(
+                "{shown}: a dead vecsfs mount of {} (its daemon is gone); detaching it",
+                entry.source.to_string_lossy()
+            );
+            detach(&absolute).map_err(|e| format!("cannot detach the dead mount {shown}: {e}"))?;
+        }
+    }
+    let meta = std::fs::metadata(&absolute).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => format!("mountpoint {shown} does not exist"),
         _ => format!("mountpoint {shown}: {e}"),
     })?;
     if !meta.is_dir() {
         return Err(format!("mountpoint {shown} is not a directory"));
     }
-    mountpoint
+    absolute
         .canonicalize()
         .map_err(|e| format!("mountpoint {shown}: {e}"))
+}
+
+/// The database, absolute. Its directory must exist: a typo in fstab must not quietly create
+/// an empty store somewhere else (the file itself is created on first use).
+fn check_database(db: &Path) -> Result<PathBuf, String> {
+    let absolute = if db.is_absolute() {
+        db.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| format!("current directory: {e}"))?
+            .join(db)
+    };
+    let dir = absolute.parent().unwrap_or(Path::new("/"));
+    if !dir.is_dir() {
+        return Err(format!(
+            "database directory {} does not exist (create it with mode 0700, or fix the path)",
+            dir.display()
+        ));
+    }
+    Ok(absolute)
 }
 
 /// Fails early and clearly when FUSE cannot work here (no module, no permission, a container
@@ -245,12 +320,15 @@ fn check_dev_fuse() -> Result<(), String> {
 }
 
 /// Mounts and serves until the session ends. Errors are one line for the user.
-fn serve(args: &Args, flags: &MountFlags) -> Result<(), String> {
-    // First, before any thread exists (the filesystem layer or fuser may start some).
-    let signals = block_stop_signals()?;
+fn serve(
+    args: &Args,
+    flags: &MountFlags,
+    signals: libc::sigset_t,
+    readiness: &mut Readiness,
+) -> Result<(), String> {
     let mountpoint = check_mountpoint(&args.mountpoint)?;
     check_dev_fuse()?;
-    let db = vecsfs::store::resolve_db_path(args.db.as_deref());
+    let db = check_database(&vecsfs::store::resolve_db_path(args.db.as_deref()))?;
     let options = FsOptions {
         read_only: flags.read_only,
     };
@@ -267,7 +345,7 @@ fn serve(args: &Args, flags: &MountFlags) -> Result<(), String> {
 
     let (tx, rx) = mpsc::channel();
     let adapter = VecsFuse::new(Arc::clone(&fs), tx.clone());
-    let (session, unmounter) = mount(adapter, &mountpoint, flags.read_only)
+    let (session, unmounter) = mount(adapter, &mountpoint, &db, flags.read_only)
         .map_err(|e| format!("cannot mount {}: {e}", mountpoint.display()))?;
     // Before `run`, which consumes the session (fuse-anchors §1.5, pattern (a)).
     let notifier = session.notifier();
@@ -285,7 +363,20 @@ fn serve(args: &Args, flags: &MountFlags) -> Result<(), String> {
         mountpoint.display(),
         if flags.read_only { " (read-only)" } else { "" }
     );
+    let status = status_of(&mountpoint, &db);
+    if let Err(e) = status.save() {
+        warn!(
+            "cannot write the status file {}: {e}",
+            status::file_for(&mountpoint).display()
+        );
+    }
+    readiness.ready(&format!(
+        "serving {} at {}",
+        db.display(),
+        mountpoint.display()
+    ));
     let result = session.run();
+    status.remove();
     // The adapter (and its sender) is gone with the session: stop the poller, drain the rest.
     background.shutdown();
     result.map_err(|e| format!("the FUSE session failed: {e}"))?;
@@ -293,21 +384,103 @@ fn serve(args: &Args, flags: &MountFlags) -> Result<(), String> {
     Ok(())
 }
 
+/// What the status file says about this server: who supervises it (from the supervisor's
+/// environment) and how often the mount was brought back.
+fn status_of(mountpoint: &Path, db: &Path) -> Status {
+    let env = |name| std::env::var(name).ok();
+    Status {
+        mountpoint: mountpoint.to_path_buf(),
+        database: db.to_path_buf(),
+        pid: std::process::id(),
+        supervisor_pid: env(ENV_SUPERVISOR_PID).and_then(|v| v.parse().ok()),
+        since: status::now(),
+        restarts: env(ENV_RESTARTS).and_then(|v| v.parse().ok()).unwrap_or(0),
+        last_restart: env(ENV_LAST_RESTART).and_then(|v| {
+            let (when, why) = v.split_once(' ')?;
+            Some((when.parse().ok()?, why.to_string()))
+        }),
+    }
+}
+
+/// The child's command line: the same options, without `--supervise` and with its own
+/// ready pipe (the supervisor's descriptor 3 in the child).
+fn server_args(args: &Args) -> Vec<OsString> {
+    let mut out: Vec<OsString> = Vec::new();
+    if let Some(db) = &args.db {
+        out.extend(["--db".into(), db.clone().into_os_string()]);
+    }
+    for option in &args.options {
+        out.extend(["-o".into(), option.into()]);
+    }
+    let log = match args.log {
+        LogTarget::Stderr => "stderr",
+        LogTarget::Syslog => "syslog",
+    };
+    out.extend(["--log".into(), log.into(), "--ready-fd".into(), "3".into()]);
+    out.extend(["--".into(), args.mountpoint.clone().into_os_string()]);
+    out
+}
+
+fn supervise(
+    args: &Args,
+    signals: libc::sigset_t,
+    readiness: &mut Readiness,
+) -> Result<(), String> {
+    let program = std::env::current_exe()
+        .map_err(|e| format!("cannot find my own executable: {e}"))?
+        .into_os_string();
+    info!("supervising the mount at {}", args.mountpoint.display());
+    supervise::supervise(&program, &server_args(args), signals, readiness)
+}
+
+/// `vecsfs status MOUNTPOINT`.
+fn status_command(mountpoint: &Path) -> ExitCode {
+    match status::check(mountpoint) {
+        Ok(health) => {
+            print!("{}", status::report(mountpoint, &health));
+            ExitCode::from(health.exit_code())
+        }
+        Err(e) => {
+            eprintln!("vecsfs: status of {}: {e}", mountpoint.display());
+            ExitCode::from(4)
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    if argv.len() == 3 && argv[1] == "status" {
+        return status_command(Path::new(&argv[2]));
+    }
     // clap exits 2 on bad usage and 0 for --help/--version.
     let args = Args::parse();
+    // SAFETY: the descriptor was inherited for exactly this purpose and nothing else uses it.
+    let mut readiness = unsafe { Readiness::from_fd(args.ready_fd) };
     let flags = match MountFlags::parse(&args.options) {
         Ok(flags) => flags,
         Err(message) => {
+            readiness.failed(&message);
             eprintln!("vecsfs: {message}");
             return ExitCode::from(2);
         }
     };
-    init_logging(flags.debug);
+    init_logging(args.log, flags.debug);
     forbid_core_dumps();
-    match serve(&args, &flags) {
+    // Before any thread exists, so that every thread inherits the mask.
+    let result = block_stop_signals().and_then(|signals| {
+        if args.supervise {
+            supervise(&args, signals, &mut readiness)
+        } else {
+            serve(&args, &flags, signals, &mut readiness)
+        }
+    });
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
+            readiness.failed(&message);
+            if args.log == LogTarget::Syslog {
+                error!("{message}");
+            }
             eprintln!("vecsfs: {message}");
             ExitCode::from(1)
         }

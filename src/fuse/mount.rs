@@ -21,9 +21,7 @@ use log::warn;
 
 use super::{mount_config, VecsFuse};
 
-/// The mount's source (first column of /proc/mounts) and subtype (`fuse.vecs`).
-pub const FS_NAME: &str = "vecs";
-const FS_TYPE: &str = "fuse.vecs";
+use crate::daemon::mountinfo::FS_TYPE;
 
 /// Ends a mount from another thread (the signal thread).
 pub enum Unmounter {
@@ -83,7 +81,7 @@ fn mount_flags(read_only: bool) -> libc::c_ulong {
 
 /// Opens `/dev/fuse` and mounts it at `mountpoint` as `fuse.vecs`. `Ok(None)` means mount(2)
 /// is not permitted here (EPERM): the caller falls back to fuser's helper-based path.
-fn mount_direct(mountpoint: &Path, read_only: bool) -> io::Result<Option<File>> {
+fn mount_direct(mountpoint: &Path, source: &Path, read_only: bool) -> io::Result<Option<File>> {
     let root_mode = std::fs::metadata(mountpoint)?.permissions().mode();
     let dev = OpenOptions::new()
         .read(true)
@@ -91,7 +89,7 @@ fn mount_direct(mountpoint: &Path, read_only: bool) -> io::Result<Option<File>> 
         .custom_flags(libc::O_CLOEXEC)
         .open("/dev/fuse")?;
     let data = CString::new(mount_data(dev.as_raw_fd(), root_mode))?;
-    let source = CString::new(FS_NAME)?;
+    let source = c_path(source)?;
     let fstype = CString::new(FS_TYPE)?;
     let target = c_path(mountpoint)?;
     // SAFETY: every pointer is a valid NUL-terminated string for the duration of the call.
@@ -114,15 +112,17 @@ fn mount_direct(mountpoint: &Path, read_only: bool) -> io::Result<Option<File>> 
     Err(err)
 }
 
-/// Mounts `fs` at `mountpoint` (absolute) and completes the INIT handshake. The session is
-/// ready to `run`; the unmounter works from any thread.
+/// Mounts `fs` at `mountpoint` (absolute) with `source` (the database: the first column of
+/// /proc/mounts, as fstab names it) and completes the INIT handshake. The session is ready to
+/// `run`; the unmounter works from any thread.
 pub fn mount(
     fs: VecsFuse,
     mountpoint: &Path,
+    source: &Path,
     read_only: bool,
 ) -> io::Result<(Session<VecsFuse>, Unmounter)> {
     let config = mount_config(read_only);
-    let Some(dev) = mount_direct(mountpoint, read_only)? else {
+    let Some(dev) = mount_direct(mountpoint, source, read_only)? else {
         warn!("mount(2) not permitted; mounting through fusermount3");
         let mut session = Session::new(fs, mountpoint, &config)?;
         let unmounter = Unmounter::Fuser(session.unmount_callable());

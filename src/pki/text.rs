@@ -24,7 +24,7 @@ mod oids;
 mod oids_table;
 mod policies;
 mod sct;
-mod time;
+pub(crate) mod time;
 
 #[cfg(test)]
 mod tests;

@@ -262,8 +262,11 @@ fn spawn_daemon(
     for option in options {
         cmd.arg("-o").arg(option);
     }
+    // Status files beside the log, not in the host's /run/vecsfs.
+    let run_dir = log.parent().unwrap_or(Path::new("/tmp")).join("run");
     cmd.arg(mountpoint)
         .env_remove("VECS_DB")
+        .env("VECSFS_RUN_DIR", run_dir)
         .env("RUST_LOG", "debug")
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
@@ -338,44 +341,22 @@ fn read_in_background(mut pipe: impl Read + Send + 'static) -> thread::JoinHandl
 
 /// Whether `mountpoint` (absolute, canonical) is a vecsfs mount in this mount namespace.
 pub fn is_mounted(mountpoint: &Path) -> bool {
-    let Ok(table) = std::fs::read_to_string("/proc/self/mountinfo") else {
-        return false;
-    };
-    table
-        .lines()
-        .any(|line| mountinfo_matches(line, mountpoint))
+    vecsfs::daemon::mountinfo::mount_at(mountpoint)
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.is_vecs())
 }
 
-/// One mountinfo line: `id parent major:minor root MOUNTPOINT options [optional...] - FSTYPE
-/// source super-options` (proc(5)), with spaces and the like escaped as `\ooo`.
-pub fn mountinfo_matches(line: &str, mountpoint: &Path) -> bool {
-    let Some((before, after)) = line.split_once(" - ") else {
-        return false;
-    };
-    let point = before.split(' ').nth(4).map(unescape_octal);
-    let fstype = after.split(' ').next();
-    point.as_deref() == Some(mountpoint.as_os_str().as_encoded_bytes()) && fstype == Some(FSTYPE)
-}
-
-fn unescape_octal(field: &str) -> Vec<u8> {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let digits = bytes.get(i + 1..i + 4);
-        let code = digits
-            .filter(|d| bytes[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)))
-            .and_then(|d| u8::from_str_radix(std::str::from_utf8(d).ok()?, 8).ok());
-        match code {
-            Some(byte) => {
-                out.push(byte);
-                i += 4;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
+/// Polls `check` every few milliseconds until it holds or `limit` passes: how long it took.
+pub fn wait_for(limit: Duration, mut check: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    loop {
+        if check() {
+            return Some(start.elapsed());
         }
+        if start.elapsed() > limit {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(5));
     }
-    out
 }

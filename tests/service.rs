@@ -1,0 +1,633 @@
+//! The mount as a service: the real mount(8) with the `mount.vecs` helper installed where it
+//! looks for helpers (`/sbin/mount.vecs`), fstab lines, each way mounting can fail, systemd's
+//! readiness protocol and fstab generator, and recovery from a daemon killed with SIGKILL,
+//! with nothing acknowledged lost. Runs as root (CI does).
+//!
+//! The helper under test is the build's `mount-vecs` (beside the `vecsfs` under test); while
+//! any test here runs, `/sbin/mount.vecs` is a symlink to it, and whatever was there before is
+//! put back when the last one ends ([`HelperInstalled`]).
+
+#[path = "support/mount.rs"]
+mod mount;
+
+mod common;
+
+use std::io;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use common::openssl;
+use mount::{is_mounted, require_fuse, run_command, vecsfs_bin, wait_for};
+
+/// How long any one command (mount, umount, vecs-cli) may take.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a killed daemon may take to be brought back.
+const RECOVERY_TIMEOUT: Duration = Duration::from_secs(15);
+/// Where mount(8) looks for the helper of type `vecs`.
+const HELPER_LINK: &str = "/sbin/mount.vecs";
+
+// -------------------------------------------------------------------------------------------
+// The helper, installed for the duration of the tests
+// -------------------------------------------------------------------------------------------
+
+/// The build's helper, beside the `vecsfs` under test. Cargo names it `mount-vecs` (a crate
+/// name cannot hold a dot); it is installed as `mount.vecs`.
+fn helper_bin() -> PathBuf {
+    let path = Path::new(vecsfs_bin()).with_file_name("mount-vecs");
+    assert!(
+        path.is_file(),
+        "{} is missing: the tests need the whole workspace built (`cargo test --workspace`, \
+         as scripts/test.sh runs it)",
+        path.display()
+    );
+    path
+}
+
+/// What was at [`HELPER_LINK`] before the first live test replaced it, and how many tests hold
+/// the replacement.
+struct Installation {
+    holders: usize,
+    previous: Option<PathBuf>,
+}
+
+static INSTALLATION: Mutex<Installation> = Mutex::new(Installation {
+    holders: 0,
+    previous: None,
+});
+
+/// While alive, mount(8) runs the build's helper.
+struct HelperInstalled;
+
+impl HelperInstalled {
+    fn new() -> HelperInstalled {
+        require_fuse();
+        let target = helper_bin();
+        let mut state = INSTALLATION.lock().unwrap_or_else(|p| p.into_inner());
+        if state.holders == 0 {
+            let link = Path::new(HELPER_LINK);
+            state.previous = match std::fs::symlink_metadata(link) {
+                // A link to this very helper is a leftover of a killed test run: not restored.
+                Ok(meta) if meta.file_type().is_symlink() => std::fs::read_link(link)
+                    .ok()
+                    .filter(|previous| *previous != target),
+                Ok(_) => panic!(
+                    "{HELPER_LINK} is a file, not a symlink: an installed vecsfs? The tests \
+                     would replace it with the build's helper; run scripts/uninstall.sh first"
+                ),
+                Err(_) => None,
+            };
+            replace_link(link, &target);
+        }
+        state.holders += 1;
+        HelperInstalled
+    }
+}
+
+impl Drop for HelperInstalled {
+    fn drop(&mut self) {
+        let mut state = INSTALLATION.lock().unwrap_or_else(|p| p.into_inner());
+        state.holders -= 1;
+        if state.holders == 0 {
+            let link = Path::new(HELPER_LINK);
+            match state.previous.take() {
+                Some(previous) => replace_link(link, &previous),
+                None => {
+                    let _ = std::fs::remove_file(link);
+                }
+            }
+        }
+    }
+}
+
+/// Points `link` at `target` atomically (a new symlink renamed over the old one).
+fn replace_link(link: &Path, target: &Path) {
+    let temp = link.with_file_name(format!(".mount.vecs.{}", std::process::id()));
+    let _ = std::fs::remove_file(&temp);
+    std::os::unix::fs::symlink(target, &temp)
+        .unwrap_or_else(|e| panic!("symlink {}: {e}", temp.display()));
+    std::fs::rename(&temp, link).unwrap_or_else(|e| panic!("rename to {}: {e}", link.display()));
+}
+
+// -------------------------------------------------------------------------------------------
+// A mount made through mount(8), torn down on drop
+// -------------------------------------------------------------------------------------------
+
+/// A private database and mountpoint. Dropping it unmounts whatever is mounted there and
+/// kills the daemons it recorded, even when the test panicked.
+struct ServiceMount {
+    _helper: HelperInstalled,
+    dir: tempfile::TempDir,
+    db: PathBuf,
+    mountpoint: PathBuf,
+    run_dir: PathBuf,
+    /// Every daemon pid seen, for the teardown.
+    pids: Mutex<Vec<u32>>,
+}
+
+impl ServiceMount {
+    fn new() -> ServiceMount {
+        let helper = HelperInstalled::new();
+        let dir = tempfile::Builder::new()
+            .prefix("vecsfs-service-")
+            .tempdir()
+            .expect("temp dir");
+        let root = dir.path().canonicalize().expect("canonical temp dir");
+        let mountpoint = root.join("mnt");
+        std::fs::create_dir(&mountpoint).expect("mountpoint");
+        ServiceMount {
+            _helper: helper,
+            db: root.join("db/vecs.db"),
+            run_dir: root.join("run"),
+            mountpoint,
+            dir,
+            pids: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Makes the database directory (a missing one is refused).
+    fn with_db_dir(self) -> ServiceMount {
+        std::fs::create_dir_all(self.db.parent().expect("db dir")).expect("db dir");
+        self
+    }
+
+    /// A command with this mount's status directory in its environment.
+    fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env("VECSFS_RUN_DIR", &self.run_dir)
+            .env_remove("VECS_DB");
+        cmd
+    }
+
+    fn run(&self, program: &str, args: &[&str]) -> (ExitStatus, String) {
+        run_command(self.command(program).args(args), COMMAND_TIMEOUT)
+    }
+
+    /// `mount -t vecs DB MOUNTPOINT` plus `extra`.
+    fn mount(&self, extra: &[&str]) -> (ExitStatus, String) {
+        let (db, mnt) = (self.db_str(), self.mnt_str());
+        let mut args = vec!["-t", "vecs", db.as_str(), mnt.as_str()];
+        args.extend_from_slice(extra);
+        let result = self.run("mount", &args);
+        self.remember_pids();
+        result
+    }
+
+    #[track_caller]
+    fn mount_ok(&self, extra: &[&str]) {
+        let (status, out) = self.mount(extra);
+        assert!(status.success(), "mount {extra:?}: {status}: {out}");
+    }
+
+    fn db_str(&self) -> String {
+        self.db.to_string_lossy().into_owned()
+    }
+
+    fn mnt_str(&self) -> String {
+        self.mountpoint.to_string_lossy().into_owned()
+    }
+
+    fn status(&self) -> (i32, String) {
+        let (status, out) = self.run(vecsfs_bin(), &["status", &self.mnt_str()]);
+        (status.code().unwrap_or(-1), out)
+    }
+
+    /// The (supervisor, server) pids of the status file.
+    fn pids(&self) -> Option<(Option<u32>, u32)> {
+        let file = self.run_dir.join(status_file_name(&self.mountpoint));
+        let text = std::fs::read_to_string(file).ok()?;
+        let field = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+                .and_then(|v| v.parse::<u32>().ok())
+        };
+        Some((field("supervisor_pid"), field("pid")?))
+    }
+
+    fn remember_pids(&self) {
+        if let Some((supervisor, server)) = self.pids() {
+            let mut pids = self.pids.lock().unwrap_or_else(|p| p.into_inner());
+            pids.extend(supervisor);
+            pids.push(server);
+        }
+    }
+
+    fn cli(&self, args: &[&str]) -> (ExitStatus, String) {
+        let mut full = args.to_vec();
+        let db = self.db_str();
+        full.extend(["--db", db.as_str()]);
+        self.run(common::vecs_cli(), &full)
+    }
+
+    fn log_hint(&self) -> String {
+        let (_, status) = self.status();
+        format!("vecsfs status: {status}")
+    }
+}
+
+impl Drop for ServiceMount {
+    fn drop(&mut self) {
+        // Supervisors first, so that nothing restarts what is being torn down.
+        let pids = self.pids.lock().map(|p| p.clone()).unwrap_or_default();
+        if is_mounted(&self.mountpoint) {
+            let mnt = self.mnt_str();
+            let (status, _) = run_command(Command::new("umount").arg(&mnt), COMMAND_TIMEOUT);
+            if !status.success() {
+                let _ = run_command(Command::new("umount").args(["-l", &mnt]), COMMAND_TIMEOUT);
+            }
+        }
+        for pid in pids {
+            if let Ok(pid) = libc::pid_t::try_from(pid) {
+                // SAFETY: kill(2); the pid was one of this test's daemons.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+        if is_mounted(&self.mountpoint) {
+            let _ = run_command(
+                Command::new("umount").args(["-l", &self.mnt_str()]),
+                COMMAND_TIMEOUT,
+            );
+        }
+        let _ = &self.dir;
+    }
+}
+
+/// The status file's name: the mountpoint escaped as systemd names mount units.
+fn status_file_name(mountpoint: &Path) -> String {
+    vecsfs::daemon::status::file_for(mountpoint)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks existence.
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+fn listing(dir: &Path) -> io::Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<io::Result<_>>()?;
+    names.sort();
+    Ok(names)
+}
+
+/// A self-signed certificate in `dir`, as a path.
+fn certificate(dir: &Path, name: &str) -> PathBuf {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.pem"),
+            "-subj",
+            &format!("/CN={name}"),
+            "-days",
+            "2",
+        ],
+    );
+    dir.join(format!("{name}.pem"))
+}
+
+// -------------------------------------------------------------------------------------------
+// Tests
+// -------------------------------------------------------------------------------------------
+
+/// mount(8) returns once the mount serves: the tree is there at once, with the database as
+/// the source; `vecsfs status` says so; `umount` stops both daemons cleanly.
+#[test]
+fn mount8_mounts_when_ready_and_umount_stops_the_daemon() {
+    let m = ServiceMount::new().with_db_dir();
+    m.mount_ok(&[]);
+    let names = listing(&m.mountpoint).expect("ls right after mount returned");
+    assert!(
+        names.contains(&"TRUSTED_ROOTS".to_string()) && names.contains(&"MACHINE_SSL_CERT".into()),
+        "{names:?}"
+    );
+    let (_, findmnt) = m.run(
+        "findmnt",
+        &["-n", "-o", "SOURCE,FSTYPE,OPTIONS", &m.mnt_str()],
+    );
+    assert!(
+        findmnt.contains(&m.db_str()) && findmnt.contains("fuse.vecs"),
+        "{findmnt}"
+    );
+    for option in ["nosuid", "nodev", "noexec"] {
+        assert!(findmnt.contains(option), "{option}: {findmnt}");
+    }
+    let (code, text) = m.status();
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("healthy") && text.contains(&m.db_str()),
+        "{text}"
+    );
+    let (supervisor, server) = m.pids().expect("status file");
+    let supervisor = supervisor.expect("mount.vecs starts a supervised daemon");
+    assert!(alive(supervisor) && alive(server));
+
+    let (status, out) = m.run("umount", &[&m.mnt_str()]);
+    assert!(status.success(), "umount: {out}");
+    let gone = wait_for(COMMAND_TIMEOUT, || !alive(supervisor) && !alive(server));
+    assert!(gone.is_some(), "the daemons outlived umount");
+    let (code, text) = m.status();
+    assert_eq!(code, 3, "{text}");
+    assert!(text.contains("not mounted"), "{text}");
+}
+
+/// Each way a mount can fail gives a non-zero exit and says why, and leaves nothing mounted.
+#[test]
+fn mount8_failures_are_reported_clearly() {
+    let m = ServiceMount::new();
+    let check = |what: &str, result: (ExitStatus, String), expected: &str| {
+        let (status, out) = result;
+        assert!(!status.success(), "{what}: mount succeeded: {out}");
+        assert!(
+            out.contains(expected),
+            "{what}: expected {expected:?} in: {out}"
+        );
+        assert!(!is_mounted(&m.mountpoint), "{what}: something was mounted");
+    };
+
+    // No database directory: a typo in fstab must not create a store somewhere else.
+    check("no database directory", m.mount(&[]), "database directory");
+    assert!(!m.db.parent().expect("db dir").exists());
+    std::fs::create_dir_all(m.db.parent().expect("db dir")).expect("db dir");
+
+    check("an unknown option", m.mount(&["-o", "bogus"]), "bogus");
+    // mount(8) drops `exec` (its default) before calling the helper; called directly, the
+    // helper refuses it: the mount is always noexec.
+    check(
+        "exec on a certificate store",
+        m.run(
+            &helper_bin().to_string_lossy(),
+            &[&m.db_str(), &m.mnt_str(), "-o", "exec"],
+        ),
+        "exec",
+    );
+
+    let missing = m.mountpoint.with_file_name("missing");
+    let (status, out) = m.run(
+        "mount",
+        &["-t", "vecs", &m.db_str(), &missing.to_string_lossy()],
+    );
+    assert!(!status.success(), "missing mountpoint: {out}");
+    assert!(out.contains("does not exist"), "missing mountpoint: {out}");
+
+    let file = m.mountpoint.with_file_name("a-file");
+    std::fs::write(&file, b"").expect("file");
+    let (status, out) = m.run(
+        "mount",
+        &["-t", "vecs", &m.db_str(), &file.to_string_lossy()],
+    );
+    assert!(!status.success(), "mountpoint is a file: {out}");
+    assert!(
+        out.contains("not a directory"),
+        "mountpoint is a file: {out}"
+    );
+
+    // Busy: a second mount on a live one.
+    m.mount_ok(&[]);
+    let (status, out) = m.mount(&[]);
+    assert!(!status.success(), "second mount: {out}");
+    assert!(out.contains("already mounted"), "second mount: {out}");
+    assert_eq!(m.status().0, 0, "the first mount is untouched");
+    let (status, out) = m.run("umount", &[&m.mnt_str()]);
+    assert!(status.success(), "umount: {out}");
+
+    // No /dev/fuse: in a private mount namespace whose /dev is a tmpfs holding only null.
+    let script = format!(
+        "mount -t tmpfs none /dev && mknod -m 666 /dev/null c 1 3 && \
+         exec mount -t vecs '{}' '{}'",
+        m.db_str(),
+        m.mnt_str()
+    );
+    let (status, out) = m.run(
+        "unshare",
+        &["--mount", "--propagation", "private", "sh", "-c", &script],
+    );
+    assert!(!status.success(), "without /dev/fuse: {out}");
+    assert!(out.contains("/dev/fuse"), "without /dev/fuse: {out}");
+}
+
+/// The options mount(8), fstab and systemd pass by habit are accepted; `-f` mounts nothing.
+#[test]
+fn habitual_options_are_accepted_and_fake_mounts_nothing() {
+    let m = ServiceMount::new().with_db_dir();
+    let (status, out) = m.mount(&["-f", "-o", "defaults"]);
+    assert!(status.success(), "mount -f: {out}");
+    assert!(!is_mounted(&m.mountpoint), "mount -f mounted");
+
+    m.mount_ok(&[
+        "-o",
+        "rw,defaults,_netdev,nofail,noauto,x-systemd.requires=network.target,x-systemd.automount,nosuid,nodev,noexec,noatime",
+    ]);
+    assert_eq!(m.status().0, 0);
+    let (status, out) = m.run("umount", &[&m.mnt_str()]);
+    assert!(status.success(), "umount: {out}");
+
+    // ro: everything reads, nothing writes, root included.
+    m.mount_ok(&["-o", "ro"]);
+    let target = m.mountpoint.join("BACKUP_STORE/x");
+    let err = std::fs::create_dir(&target).expect_err("mkdir on a read-only mount");
+    assert_eq!(err.raw_os_error(), Some(libc::EROFS), "{err}");
+    let (status, out) = m.run("umount", &[&m.mnt_str()]);
+    assert!(status.success(), "umount: {out}");
+}
+
+/// A line in fstab works with `mount MOUNTPOINT` and `mount -a`; systemd's fstab generator
+/// makes a mount unit of it.
+#[test]
+fn an_fstab_line_mounts_with_mount_and_mount_a() {
+    let m = ServiceMount::new().with_db_dir();
+    let fstab = m.dir.path().join("fstab");
+    std::fs::write(
+        &fstab,
+        format!(
+            "# vecsfs\n{}  {}  vecs  defaults  0  0\n",
+            m.db_str(),
+            m.mnt_str()
+        ),
+    )
+    .expect("fstab");
+    let fstab = fstab.to_string_lossy().into_owned();
+
+    let (status, out) = m.run("mount", &["-T", &fstab, &m.mnt_str()]);
+    m.remember_pids();
+    assert!(status.success(), "mount MOUNTPOINT: {out}");
+    assert!(listing(&m.mountpoint.join("TRUSTED_ROOTS")).is_ok());
+    let (status, out) = m.run("umount", &[&m.mnt_str()]);
+    assert!(status.success(), "umount: {out}");
+
+    let (status, out) = m.run("mount", &["-a", "-t", "vecs", "-T", &fstab]);
+    m.remember_pids();
+    assert!(status.success(), "mount -a: {out}");
+    assert_eq!(m.status().0, 0, "{}", m.log_hint());
+    // Already mounted: `mount -a` leaves it alone and succeeds.
+    let (status, out) = m.run("mount", &["-a", "-t", "vecs", "-T", &fstab]);
+    assert!(status.success(), "mount -a again: {out}");
+    let (status, out) = m.run("umount", &[&m.mnt_str()]);
+    assert!(status.success(), "umount: {out}");
+
+    let generator = [
+        "/usr/lib/systemd/system-generators/systemd-fstab-generator",
+        "/lib/systemd/system-generators/systemd-fstab-generator",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists());
+    let Some(generator) = generator else {
+        println!("note: systemd-fstab-generator not installed; its check was not run");
+        return;
+    };
+    let out_dir = m.dir.path().join("generated");
+    std::fs::create_dir(&out_dir).expect("generator dir");
+    let out_str = out_dir.to_string_lossy().into_owned();
+    let (status, out) = run_command(
+        Command::new(generator)
+            .args([&out_str, &out_str, &out_str])
+            .env("SYSTEMD_FSTAB", &fstab)
+            .env("SYSTEMD_LOG_LEVEL", "debug"),
+        COMMAND_TIMEOUT,
+    );
+    assert!(status.success(), "fstab generator: {out}");
+    let unit_name = format!(
+        "{}.mount",
+        status_file_name(&m.mountpoint).trim_end_matches(".status")
+    );
+    let unit = std::fs::read_to_string(out_dir.join(&unit_name))
+        .unwrap_or_else(|e| panic!("{unit_name} not generated ({e}): {out}"));
+    assert!(unit.contains(&format!("What={}", m.db_str())), "{unit}");
+    assert!(unit.contains("Type=vecs"), "{unit}");
+}
+
+/// A daemon killed with SIGKILL leaves a dead mount; its supervisor detaches it and mounts
+/// again. If the supervisor dies too (what systemd's Restart= answers), starting the service
+/// again does the same. Nothing acknowledged is lost either way.
+#[test]
+fn a_killed_daemon_comes_back_with_nothing_lost() {
+    let m = ServiceMount::new().with_db_dir();
+    m.mount_ok(&[]);
+    let certs = m.dir.path().join("certs");
+    std::fs::create_dir(&certs).expect("certs dir");
+    let by_cli = certificate(&certs, "by-cli");
+    let by_mount = certificate(&certs, "by-mount");
+    let (status, out) = m.cli(&[
+        "entry",
+        "create",
+        "--store",
+        "TRUSTED_ROOTS",
+        "--alias",
+        "by-cli",
+        "--cert",
+        &by_cli.to_string_lossy(),
+    ]);
+    assert!(status.success(), "vecs-cli: {out}");
+    let alias_dir = m.mountpoint.join("TRUSTED_ROOTS/by-mount");
+    std::fs::create_dir(&alias_dir).expect("mkdir alias");
+    std::fs::copy(&by_mount, alias_dir.join("cert.pem")).expect("cp through the mount");
+    let expected = listing(&m.mountpoint.join("TRUSTED_ROOTS")).expect("ls");
+    assert!(expected.contains(&"by-cli".to_string()) && expected.contains(&"by-mount".into()));
+
+    // 1. The server dies; the supervisor brings the mount back.
+    let (supervisor, server) = m.pids().expect("status file");
+    let supervisor = supervisor.expect("supervised");
+    // SAFETY: kill(2) of the test's own daemon.
+    assert_eq!(unsafe { libc::kill(server as i32, libc::SIGKILL) }, 0);
+    let back = wait_for(RECOVERY_TIMEOUT, || {
+        m.pids().is_some_and(|(_, pid)| pid != server && alive(pid))
+            && listing(&m.mountpoint.join("TRUSTED_ROOTS")).is_ok_and(|l| l == expected)
+    });
+    m.remember_pids();
+    let took = back.unwrap_or_else(|| panic!("the mount did not come back: {}", m.log_hint()));
+    println!("recovery by the supervisor: {took:?}");
+    let (code, text) = m.status();
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("restarts:  1") && text.contains("signal 9"),
+        "{text}"
+    );
+    assert!(alive(supervisor));
+
+    // 2. Everything dies at once: the mount is dead until the service starts again.
+    let (_, server) = m.pids().expect("status file");
+    for pid in [supervisor, server] {
+        // SAFETY: kill(2) of the test's own daemons.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    }
+    assert!(wait_for(RECOVERY_TIMEOUT, || !alive(supervisor) && !alive(server)).is_some());
+    let err = listing(&m.mountpoint).expect_err("a dead mount");
+    assert_eq!(err.raw_os_error(), Some(libc::ENOTCONN), "{err}");
+    let (code, text) = m.status();
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("dead"), "{text}");
+    // What the unit's ExecStart runs after systemd's restart (and what `mount` does too).
+    m.mount_ok(&[]);
+    assert_eq!(
+        listing(&m.mountpoint.join("TRUSTED_ROOTS")).expect("ls after the restart"),
+        expected
+    );
+    let cert = std::fs::read(m.mountpoint.join("TRUSTED_ROOTS/by-mount/cert.pem"))
+        .expect("the certificate written through the mount");
+    assert_eq!(cert, std::fs::read(&by_mount).expect("source"));
+    let (status, out) = m.run("umount", &[&m.mnt_str()]);
+    assert!(status.success(), "umount: {out}");
+}
+
+/// Under systemd (`Type=notify`) the daemon says READY=1 once the mount serves, and stops
+/// cleanly on SIGTERM: tested with a real notification socket, as systemd provides it.
+#[test]
+fn readiness_is_notified_the_way_systemd_expects() {
+    let m = ServiceMount::new().with_db_dir();
+    let socket_path = m.dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).expect("notify socket");
+    socket
+        .set_read_timeout(Some(COMMAND_TIMEOUT))
+        .expect("socket timeout");
+    let mut daemon = m
+        .command(vecsfs_bin())
+        .args(["--db", &m.db_str(), "--supervise", &m.mnt_str()])
+        .env("NOTIFY_SOCKET", &socket_path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start vecsfs");
+    let mut buf = [0u8; 1024];
+    let received = socket.recv(&mut buf);
+    m.remember_pids();
+    let message = match received {
+        Ok(n) => String::from_utf8_lossy(&buf[..n]).into_owned(),
+        Err(e) => {
+            let _ = daemon.kill();
+            let _ = daemon.wait();
+            panic!("no notification within {COMMAND_TIMEOUT:?}: {e}");
+        }
+    };
+    assert!(message.lines().any(|l| l == "READY=1"), "{message:?}");
+    assert!(
+        listing(&m.mountpoint.join("TRUSTED_ROOTS")).is_ok(),
+        "READY=1 came before the mount served"
+    );
+    // SAFETY: kill(2) of our own child.
+    assert_eq!(unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) }, 0);
+    let exited = wait_for(COMMAND_TIMEOUT, || matches!(daemon.try_wait(), Ok(Some(_))));
+    if exited.is_none() {
+        let _ = daemon.kill();
+    }
+    let status = daemon.wait().expect("wait");
+    assert!(status.success(), "vecsfs after SIGTERM: {status}");
+    assert!(!is_mounted(&m.mountpoint), "SIGTERM left the mount");
+}
