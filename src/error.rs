@@ -76,6 +76,15 @@ pub enum Error {
     NotThroughFiles(&'static str),
     #[error("no trust source is configured (the system is not joined to a domain)")]
     NotJoined,
+    #[error("only root may {0}")]
+    OnlyRoot(&'static str),
+    /// The trust source failed; `code` is what VECS would report (an LDAP result code).
+    #[error("trust sync from {source_name} failed: {reason}")]
+    TrustSync {
+        source_name: String,
+        reason: String,
+        code: u32,
+    },
     #[error("cannot read {path}: {source}")]
     Io {
         path: String,
@@ -107,6 +116,8 @@ impl Error {
             NoSuchUser(_) => code::NO_SUCH_USER,
             TooManyStores(_) => code::IMPLEMENTATION_LIMIT,
             NotJoined => code::VECS_NOT_JOINED,
+            OnlyRoot(_) => code::ACCESS_DENIED,
+            TrustSync { code, .. } => *code,
             Io { source, .. } => io_vecs_code(source),
             DatabaseOpen { source, .. } | Database(source) => database_vecs_code(source),
         }
@@ -128,6 +139,8 @@ impl Error {
             NoSuchUser(_) => libc::EINVAL,
             TooManyStores(_) => libc::ENOSPC,
             NotJoined => libc::ENOTCONN,
+            OnlyRoot(_) => libc::EPERM,
+            TrustSync { .. } => libc::EIO,
             Io { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
             DatabaseOpen { source, .. } | Database(source) => database_errno(source),
         }
@@ -174,7 +187,7 @@ fn pki_errno(e: &PkiError) -> i32 {
 }
 
 /// vmafd maps errno to Win32 codes when it reads files (`LwErrnoToWin32Error`).
-fn io_vecs_code(e: &std::io::Error) -> u32 {
+pub(crate) fn io_vecs_code(e: &std::io::Error) -> u32 {
     match e.kind() {
         std::io::ErrorKind::NotFound => code::FILE_NOT_FOUND,
         std::io::ErrorKind::PermissionDenied => code::ACCESS_DENIED,

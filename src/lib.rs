@@ -14,6 +14,7 @@ pub mod fuse;
 pub mod logging;
 pub mod pki;
 pub mod store;
+pub mod sync;
 pub mod users;
 
 pub use error::{Error, Result};

@@ -4,7 +4,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::{identity, openssl, openssl_with_input, traditional_key, KeyKind, Workspace};
+use common::{genpkey, identity, openssl, openssl_with_input, traditional_key, KeyKind, Workspace};
 
 fn created(alias: &str, store: &str) -> String {
     format!("Entry with alias [{alias}] in store [{store}] was created successfully \n")
@@ -112,18 +112,7 @@ fn chain(ws: &Workspace) -> (String, String, String, String) {
         "ca.ext",
         b"basicConstraints=critical,CA:TRUE\nkeyUsage=keyCertSign,cRLSign\n",
     );
-    openssl(
-        dir,
-        &[
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-384",
-            "-out",
-            "root.key",
-        ],
-    );
+    genpkey(dir, KeyKind::EcP384, "root.key");
     openssl(
         dir,
         &[
@@ -140,18 +129,7 @@ fn chain(ws: &Workspace) -> (String, String, String, String) {
             "root.crt",
         ],
     );
-    openssl(
-        dir,
-        &[
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-out",
-            "int.key",
-        ],
-    );
+    genpkey(dir, KeyKind::EcP256, "int.key");
     openssl(
         dir,
         &[
@@ -185,18 +163,7 @@ fn chain(ws: &Workspace) -> (String, String, String, String) {
             "int.crt",
         ],
     );
-    openssl(
-        dir,
-        &[
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-            "leaf.key",
-        ],
-    );
+    genpkey(dir, KeyKind::Rsa2048, "leaf.key");
     openssl(
         dir,
         &[

@@ -142,21 +142,7 @@ fn make_material() -> Material {
         "-out",
         "leaf.crt",
     ]);
-    let ca_dir = dir.join("ca");
-    std::fs::create_dir_all(ca_dir.join("new")).expect("ca dir");
-    std::fs::write(ca_dir.join("index.txt"), "").expect("index");
-    std::fs::write(ca_dir.join("crlnumber"), "01\n").expect("crlnumber");
-    std::fs::write(ca_dir.join("serial"), "10\n").expect("serial");
-    let cnf = format!(
-        "[ca]\ndefault_ca = ca_default\n[ca_default]\ndir = {d}\ndatabase = $dir/index.txt\n\
-         crlnumber = $dir/crlnumber\nserial = $dir/serial\nnew_certs_dir = $dir/new\n\
-         certificate = {d}/../ca.crt\nprivate_key = {d}/../ca.key\ndefault_md = sha256\n\
-         default_crl_days = 30\ndefault_days = 30\npolicy = policy_any\n\
-         [policy_any]\ncommonName = supplied\n",
-        d = ca_dir.display()
-    );
-    std::fs::write(dir.join("ca.cnf"), cnf).expect("ca.cnf");
-    ssl(&["ca", "-config", "ca.cnf", "-gencrl", "-out", "crl.pem"]);
+    let crl = common::gencrl(&dir.join("ca"), &dir.join("ca.crt"), &dir.join("ca.key"));
 
     ssl(&["genpkey", "-algorithm", "ED448", "-out", "ed448.key"]);
     ssl(&["genpkey", "-algorithm", "ED25519", "-out", "twin.key"]);
@@ -191,7 +177,7 @@ fn make_material() -> Material {
         ca: read("ca.crt"),
         lone_key: lone.key,
         ed448: read("ed448.key"),
-        crl: read("crl.pem"),
+        crl: std::fs::read(&crl).expect("read the CRL"),
         twin1: read("twin1.crt"),
         twin2: read("twin2.crt"),
     }

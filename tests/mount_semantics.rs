@@ -28,8 +28,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{openssl, run_with_input, Run, Workspace};
-use mount::{run_command, MountSpec, Mounted, EXIT_TIMEOUT};
+use common::{gencrl, genpkey, openssl, run_command, vecs_on_db, KeyKind, Workspace};
+use mount::{xattr, MountSpec, Mounted, EXIT_TIMEOUT};
 use vecsfs::pki::{parse_cert_chain, parse_crl, parse_private_key};
 use vecsfs::store::{Database, EntryContent};
 
@@ -63,18 +63,7 @@ impl Pair {
         let key = format!("{stem}.key");
         let cert = format!("{stem}.crt");
         let dir = ws.dir.path();
-        openssl(
-            dir,
-            &[
-                "genpkey",
-                "-algorithm",
-                "EC",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-out",
-                &key,
-            ],
-        );
+        genpkey(dir, KeyKind::EcP256, &key);
         openssl(
             dir,
             &[
@@ -134,27 +123,8 @@ fn key_matches(cert_pem: &[u8], key_pem: &[u8]) -> Result<(), String> {
 /// A CRL signed by a throwaway CA (`openssl ca -gencrl`).
 fn make_crl(ws: &Workspace) -> Vec<u8> {
     let ca = Pair::named(ws, "crl-ca");
-    let ca_dir = ws.path("ca");
-    fs::create_dir_all(ca_dir.join("new")).expect("ca dir");
-    fs::write(ca_dir.join("index.txt"), "").expect("index");
-    fs::write(ca_dir.join("crlnumber"), "01\n").expect("crlnumber");
-    fs::write(ca_dir.join("serial"), "10\n").expect("serial");
-    let cnf = format!(
-        "[ca]\ndefault_ca = ca_default\n[ca_default]\ndir = {d}\ndatabase = $dir/index.txt\n\
-         crlnumber = $dir/crlnumber\nserial = $dir/serial\nnew_certs_dir = $dir/new\n\
-         certificate = {cert}\nprivate_key = {key}\ndefault_md = sha256\n\
-         default_crl_days = 30\ndefault_days = 30\npolicy = policy_any\n\
-         [policy_any]\ncommonName = supplied\n",
-        d = ca_dir.display(),
-        cert = ca.cert_path.display(),
-        key = ca.key_path.display(),
-    );
-    fs::write(ws.path("ca.cnf"), cnf).expect("ca.cnf");
-    openssl(
-        ws.dir.path(),
-        &["ca", "-config", "ca.cnf", "-gencrl", "-out", "crl.pem"],
-    );
-    fs::read(ws.path("crl.pem")).expect("crl.pem")
+    let crl = gencrl(&ws.path("ca"), &ca.cert_path, &ca.key_path);
+    fs::read(crl).expect("crl.pem")
 }
 
 /// A small deterministic generator (xorshift64*), seeded per run and printed.
@@ -224,42 +194,13 @@ fn errno_of<T>(result: &io::Result<T>) -> Option<i32> {
 
 /// The value of the `user.vecs.pending` extended attribute, `None` when it is absent.
 fn pending_xattr(dir: &Path) -> io::Result<Option<String>> {
-    let path = CString::new(dir.as_os_str().as_bytes()).expect("path without NUL");
-    let mut buf = vec![0u8; 4096];
-    // SAFETY: valid NUL-terminated strings and a buffer of the stated size.
-    let n = unsafe {
-        libc::getxattr(
-            path.as_ptr(),
-            c"user.vecs.pending".as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
-    if n < 0 {
-        let err = io::Error::last_os_error();
-        return match err.raw_os_error() {
-            Some(libc::ENODATA) => Ok(None),
-            _ => Err(err),
-        };
-    }
-    buf.truncate(n as usize);
-    Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
+    xattr(dir, "user.vecs.pending")
 }
 
-/// Runs vecs-cli on `db` (another process, the other door).
-fn vecs(db: &Path, args: &[&str]) -> Run {
-    let mut cmd = Command::new(common::vecs_cli());
-    cmd.args(args)
-        .arg("--db")
-        .arg(db)
-        .env_remove("VECS_DB")
-        .env_remove("RUST_LOG");
-    run_with_input(cmd, b"")
-}
-
+/// Runs vecs-cli on `db` (another process, the other door); it must succeed: its stdout.
 #[track_caller]
 fn vecs_ok(db: &Path, args: &[&str]) -> String {
-    let run = vecs(db, args);
+    let run = vecs_on_db(db, args);
     assert_eq!(run.code, 0, "vecs-cli {args:?} failed: {run:#?}");
     run.stdout
 }
@@ -1357,7 +1298,7 @@ fn both_doors_see_each_others_changes_within_a_second() {
         !aliases.contains("m1"),
         "deleted through the mount: {aliases}"
     );
-    vecs(
+    vecs_on_db(
         &db,
         &["entry", "getcert", "--store", "doors", "--alias", "m1"],
     )
@@ -1626,7 +1567,7 @@ fn moving_a_file_out_and_back_restores_every_entry_type() {
     }));
     let state = |alias: &str| -> String {
         let run = |args: &[&str]| {
-            let r = vecs(&m.db, args);
+            let r = vecs_on_db(&m.db, args);
             format!("{} {}{}", r.code, r.stdout, r.stderr)
         };
         let list = run(&["entry", "list", "--store", "machine"]);
@@ -1803,7 +1744,7 @@ fn hostile_input_never_panics_the_daemon() {
     }));
     let snapshot = |db: &Path| -> String {
         let get = |args: &[&str]| {
-            let run = vecs(db, args);
+            let run = vecs_on_db(db, args);
             format!("{args:?} -> {} {}{}", run.code, run.stdout, run.stderr)
         };
         [

@@ -4,12 +4,15 @@
 #[path = "support/mount.rs"]
 mod mount;
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use mount::{run_command, Mounted, EXIT_TIMEOUT};
+use common::run_command;
+use mount::{Mounted, EXIT_TIMEOUT};
 
 const SEEDED_STORES: [&str; 8] = [
     "MACHINE_SSL_CERT",

@@ -13,8 +13,8 @@ use std::path::Path;
 use std::process::{Command, ExitStatus};
 use std::time::Duration;
 
-use common::{identity, openssl, Identity, KeyKind, Workspace};
-use mount::{run_command, MountSpec, Mounted};
+use common::{gencrl, identity, openssl, run_command, Identity, KeyKind, Workspace};
+use mount::{MountSpec, Mounted};
 
 /// The longest any one tool may run.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -290,27 +290,8 @@ fn reissued(ws: &Workspace, id: &Identity, name: &str) -> String {
 
 /// A CRL (PEM) issued by the self-signed `ca`, made with `openssl ca -gencrl`.
 fn make_crl(ws: &Workspace, ca: &Identity) -> Vec<u8> {
-    let dir = ws.path("ca");
-    std::fs::create_dir_all(dir.join("new")).expect("ca dir");
-    std::fs::write(dir.join("index.txt"), "").expect("index");
-    std::fs::write(dir.join("crlnumber"), "01\n").expect("crlnumber");
-    std::fs::write(dir.join("serial"), "10\n").expect("serial");
-    let cnf = format!(
-        "[ca]\ndefault_ca = ca_default\n[ca_default]\ndir = {dir}\ndatabase = $dir/index.txt\n\
-         crlnumber = $dir/crlnumber\nserial = $dir/serial\nnew_certs_dir = $dir/new\n\
-         certificate = {crt}\nprivate_key = {key}\ndefault_md = sha256\ndefault_crl_days = 30\n\
-         policy = policy_any\n[policy_any]\ncommonName = supplied\n",
-        dir = dir.display(),
-        crt = ca.cert,
-        key = ca.key,
-    );
-    let cnf_path = ws.write("ca.cnf", cnf.as_bytes());
-    let out = ws.path("ca.crl").to_string_lossy().into_owned();
-    openssl(
-        ws.dir.path(),
-        &["ca", "-config", &cnf_path, "-gencrl", "-out", &out],
-    );
-    std::fs::read(&out).expect("crl")
+    let crl = gencrl(&ws.path("ca"), Path::new(&ca.cert), Path::new(&ca.key));
+    std::fs::read(crl).expect("crl")
 }
 
 /// A mount whose CRL store holds `crl` (inserted with the library, as the trust sync does);

@@ -19,8 +19,8 @@ use std::process::{Command, ExitStatus};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use common::openssl;
-use mount::{is_mounted, require_fuse, run_command, vecsfs_bin, wait_for};
+use common::{openssl, run_command, NEW_EC_P256_KEY};
+use mount::{is_mounted, require_fuse, vecsfs_bin, wait_for};
 
 /// How long any one command (mount, umount, vecs-cli) may take.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
@@ -280,27 +280,18 @@ fn listing(dir: &Path) -> io::Result<Vec<String>> {
 
 /// A self-signed certificate in `dir`, as a path.
 fn certificate(dir: &Path, name: &str) -> PathBuf {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.pem"),
-            "-subj",
-            &format!("/CN={name}"),
-            "-days",
-            "2",
-        ],
+    let (key, cert, subject) = (
+        format!("{name}.key"),
+        format!("{name}.pem"),
+        format!("/CN={name}"),
     );
-    dir.join(format!("{name}.pem"))
+    let mut args = vec!["req", "-x509"];
+    args.extend(NEW_EC_P256_KEY);
+    args.extend([
+        "-keyout", &key, "-out", &cert, "-subj", &subject, "-days", "2",
+    ]);
+    openssl(dir, &args);
+    dir.join(cert)
 }
 
 // -------------------------------------------------------------------------------------------
@@ -630,4 +621,52 @@ fn readiness_is_notified_the_way_systemd_expects() {
     let status = daemon.wait().expect("wait");
     assert!(status.success(), "vecsfs after SIGTERM: {status}");
     assert!(!is_mounted(&m.mountpoint), "SIGTERM left the mount");
+}
+
+/// A rotation half done shows in `vecsfs status`: which entry waits for which half.
+#[test]
+fn status_shows_a_pending_half() {
+    let m = ServiceMount::new().with_db_dir();
+    let certs = m.dir.path().join("certs");
+    std::fs::create_dir(&certs).expect("certs dir");
+    let live = certificate(&certs, "live");
+    let next = certificate(&certs, "next");
+    let (status, out) = m.cli(&[
+        "entry",
+        "create",
+        "--store",
+        "MACHINE_SSL_CERT",
+        "--alias",
+        "__MACHINE_CERT",
+        "--cert",
+        &live.to_string_lossy(),
+        "--key",
+        &certs.join("live.key").to_string_lossy(),
+    ]);
+    assert!(status.success(), "vecs-cli: {out}");
+    m.mount_ok(&[]);
+    let (_, text) = m.status();
+    assert!(!text.contains("pending"), "{text}");
+    // The new certificate first: it waits for its key.
+    // Written as `cat > cert.pem` does (std::fs::copy would also copy the file's mode, which
+    // the mount refuses: modes follow the store's permissions).
+    let dir = m.mountpoint.join("MACHINE_SSL_CERT/__MACHINE_CERT");
+    std::fs::write(dir.join("cert.pem"), std::fs::read(&next).expect("next"))
+        .expect("write the new certificate");
+    let (code, text) = m.status();
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("pending:   MACHINE_SSL_CERT/__MACHINE_CERT: cert.pem written")
+            && text.contains("waiting for its key.pem"),
+        "{text}"
+    );
+    std::fs::write(
+        dir.join("key.pem"),
+        std::fs::read(certs.join("next.key")).expect("next.key"),
+    )
+    .expect("write the new key");
+    let (_, text) = m.status();
+    assert!(!text.contains("pending"), "the pair is complete: {text}");
+    let (status, out) = m.run("umount", &[&m.mnt_str()]);
+    assert!(status.success(), "umount: {out}");
 }

@@ -74,7 +74,8 @@ fn reopening_keeps_the_schema_and_the_data() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    // initial schema, pending halves, trust-sync settings
+    assert_eq!(version, 3);
 }
 
 #[test]

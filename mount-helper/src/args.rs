@@ -24,8 +24,6 @@ pub struct Invocation {
     pub read_only: bool,
     /// `debug`.
     pub debug: bool,
-    /// `sync.*` and `trust.*` options, verbatim and in the order given.
-    pub reserved_options: Vec<String>,
     /// Options accepted without effect, reported with `-v`.
     pub ignored_options: Vec<String>,
     /// Unknown options skipped because of `-s`, reported as warnings.
@@ -33,8 +31,8 @@ pub struct Invocation {
 }
 
 impl Invocation {
-    /// The daemon's `-o` value: `ro`, `debug` and the reserved options joined by commas, or
-    /// `None` when there is nothing to pass (the daemon then gets no `-o` at all).
+    /// The daemon's `-o` value: `ro` and `debug` joined by commas, or `None` when there is
+    /// nothing to pass (the daemon then gets no `-o` at all).
     pub fn daemon_options(&self) -> Option<String> {
         let mut options: Vec<&str> = Vec::new();
         if self.read_only {
@@ -43,7 +41,6 @@ impl Invocation {
         if self.debug {
             options.push("debug");
         }
-        options.extend(self.reserved_options.iter().map(String::as_str));
         if options.is_empty() {
             None
         } else {
@@ -85,7 +82,7 @@ usage: mount.vecs DATABASE MOUNTPOINT [-sfnv] [-o OPTIONS] [-t vecs]
   -n  accepted (no /etc/mtab is written)
   -s  ignore unknown options with a warning
   -v  tell what is done on stderr
-  -o  ro, rw, debug, sync.*, trust.*; mount(8)/systemd options (defaults, noauto, nofail,
+  -o  ro, rw, debug; mount(8)/systemd options (defaults, noauto, nofail,
       _netdev, x-*, ...) are accepted and ignored; suid, dev and exec are refused
   -t  vecs or fuse.vecs
 environment:
@@ -97,7 +94,6 @@ enum OptionEffect {
     ReadOnly,
     ReadWrite,
     Debug,
-    PassToDaemon,
     Ignore,
     Refuse(&'static str),
 }
@@ -112,6 +108,8 @@ use OptionEffect::*;
 use OptionPattern::*;
 
 const ALWAYS_NOSUID_NODEV_NOEXEC: &str = "the vecs mount is always nosuid,nodev,noexec";
+const TRUST_SOURCE_IN_DATABASE: &str =
+    "the trust source is set in the database: vecs-cli trust-source set";
 
 /// Every option mount.vecs knows. Anything else is refused, or skipped with `-s`.
 const OPTION_TABLE: &[(OptionPattern, OptionEffect)] = &[
@@ -119,9 +117,10 @@ const OPTION_TABLE: &[(OptionPattern, OptionEffect)] = &[
     (Exact("ro"), ReadOnly),
     (Exact("rw"), ReadWrite),
     (Exact("debug"), Debug),
-    // Reserved for trust sync (a later issue): only the daemon knows their meaning.
-    (Prefix("sync."), PassToDaemon),
-    (Prefix("trust."), PassToDaemon),
+    // The trust source lives in the database, where the daemon and force-refresh both read
+    // it: a mount option would be a second place saying something else.
+    (Prefix("sync."), Refuse(TRUST_SOURCE_IN_DATABASE)),
+    (Prefix("trust."), Refuse(TRUST_SOURCE_IN_DATABASE)),
     // Read by mount(8), systemd or fstab tooling, never by the filesystem. libmount passes
     // user=NAME for a user mount.
     (Exact("defaults"), Ignore),
@@ -276,7 +275,6 @@ pub fn parse(args: &[OsString], cwd: Option<&Path>) -> Result<Invocation, UsageE
         verbose,
         read_only: false,
         debug: false,
-        reserved_options: Vec::new(),
         ignored_options: Vec::new(),
         sloppy_skipped_options: Vec::new(),
     };
@@ -289,7 +287,6 @@ pub fn parse(args: &[OsString], cwd: Option<&Path>) -> Result<Invocation, UsageE
             Some(ReadOnly) => invocation.read_only = true,
             Some(ReadWrite) => invocation.read_only = false,
             Some(Debug) => invocation.debug = true,
-            Some(PassToDaemon) => invocation.reserved_options.push(option.to_owned()),
             Some(Ignore) => invocation.ignored_options.push(option.to_owned()),
             Some(Refuse(reason)) => {
                 return Err(UsageError::refused(format!(
@@ -413,11 +410,8 @@ mod tests {
 
     #[test]
     fn repeated_o_accumulates() {
-        let invocation = parsed(&["/db", "/mnt", "-o", "debug", "-o", "ro", "-o", "trust.a=1"]);
-        assert_eq!(
-            invocation.daemon_options().as_deref(),
-            Some("ro,debug,trust.a=1")
-        );
+        let invocation = parsed(&["/db", "/mnt", "-o", "debug", "-o", "ro"]);
+        assert_eq!(invocation.daemon_options().as_deref(), Some("ro,debug"));
     }
 
     #[test]
@@ -434,25 +428,18 @@ mod tests {
     }
 
     #[test]
-    fn reserved_options_pass_through_verbatim_in_order() {
-        let invocation = parsed(&[
-            "/db",
-            "/mnt",
-            "-o",
-            "sync.source=ldap://dc.example.com,noauto,trust.store=TRUSTED_ROOTS,sync.interval=60",
-        ]);
-        assert_eq!(
-            invocation.reserved_options,
-            [
-                "sync.source=ldap://dc.example.com",
-                "trust.store=TRUSTED_ROOTS",
-                "sync.interval=60"
-            ]
-        );
-        assert_eq!(
-            invocation.daemon_options().as_deref(),
-            Some("sync.source=ldap://dc.example.com,trust.store=TRUSTED_ROOTS,sync.interval=60")
-        );
+    fn trust_source_options_are_refused_with_where_it_is_set() {
+        for option in [
+            "sync.source=ldap://dc.example.com",
+            "trust.dir=/srv/trust",
+            "sync.",
+        ] {
+            let error = parse_strs(&["/db", "/mnt", "-o", option]).unwrap_err();
+            assert!(
+                error.message.contains("vecs-cli trust-source set"),
+                "{error:?}"
+            );
+        }
     }
 
     #[test]
@@ -529,11 +516,6 @@ mod tests {
                 "{option}"
             );
         }
-        // The bare prefix is a reserved option too: the daemon judges it.
-        assert_eq!(
-            parsed(&["/db", "/mnt", "-o", "sync."]).reserved_options,
-            ["sync."]
-        );
     }
 
     #[test]

@@ -392,15 +392,14 @@ mod tests {
         )
     }
 
-    fn invocation(read_only: bool, reserved: &[&str]) -> Invocation {
+    fn invocation(read_only: bool, debug: bool) -> Invocation {
         Invocation {
             source: PathBuf::from("/var/lib/vecs/vecs.db"),
             mountpoint: PathBuf::from("/etc/vecs"),
             fake: false,
             verbose: false,
             read_only,
-            debug: false,
-            reserved_options: reserved.iter().map(|s| s.to_string()).collect(),
+            debug,
             ignored_options: Vec::new(),
             sloppy_skipped_options: Vec::new(),
         }
@@ -408,7 +407,7 @@ mod tests {
 
     #[test]
     fn arguments_without_options() {
-        let arguments = daemon_arguments(&invocation(false, &[]));
+        let arguments = daemon_arguments(&invocation(false, false));
         assert_eq!(
             arguments,
             [
@@ -426,7 +425,7 @@ mod tests {
 
     #[test]
     fn arguments_with_options_in_one_o() {
-        let arguments = daemon_arguments(&invocation(true, &["trust.x=1", "sync.y"]));
+        let arguments = daemon_arguments(&invocation(true, true));
         assert_eq!(
             arguments,
             [
@@ -438,7 +437,7 @@ mod tests {
                 "--log",
                 "syslog",
                 "-o",
-                "ro,trust.x=1,sync.y",
+                "ro,debug",
                 "/etc/vecs"
             ]
         );

@@ -27,6 +27,7 @@ use vecsfs::fs::{FsOptions, VecsFs};
 use vecsfs::fuse::mount::{detach, mount, Unmounter};
 use vecsfs::fuse::notify::{Invalidators, POLL_INTERVAL};
 use vecsfs::fuse::VecsFuse;
+use vecsfs::sync::runner::SyncThread;
 
 /// Signals that end the daemon cleanly: it unmounts, then exits 0. SIGHUP is included so that
 /// a closed terminal does not kill a foreground daemon and leave a dead mount behind.
@@ -375,7 +376,18 @@ fn serve(
         db.display(),
         mountpoint.display()
     ));
+    // The trust sync writes through its own connection; the poller shows its commits.
+    let trust_sync = match SyncThread::start(db.clone()) {
+        Ok(thread) => Some(thread),
+        Err(e) => {
+            error!("cannot start the trust sync thread: {e}");
+            None
+        }
+    };
     let result = session.run();
+    if let Some(thread) = trust_sync {
+        thread.stop();
+    }
     status.remove();
     // The adapter (and its sender) is gone with the session: stop the poller, drain the rest.
     background.shutdown();

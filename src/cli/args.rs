@@ -74,6 +74,28 @@ pub enum Command {
         yes: bool,
     },
     ForceRefresh,
+    /// vecsfs's addition: where the trust sync reads (`trust-source set|show|unset`).
+    TrustSource(TrustSourceCommand),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustSourceCommand {
+    Set(TrustSourceOptions),
+    Show,
+    Unset,
+}
+
+/// `trust-source set` as given; checked when it runs.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TrustSourceOptions {
+    pub ldap: Option<String>,
+    pub domain: Option<String>,
+    pub base_dn: Option<String>,
+    pub bind_dn: Option<String>,
+    pub password_file: Option<String>,
+    pub ca_file: Option<String>,
+    pub dir: Option<String>,
+    pub interval: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +161,7 @@ pub fn parse(args: &[String]) -> Result<Invocation, UsageError> {
         "--help" | "-h" => Ok(local(Command::ExtendedHelp, None)),
         "store" => parse_store(rest),
         "entry" => parse_entry(rest),
+        "trust-source" => parse_trust_source(rest),
         "force-refresh" => {
             let opts = read_options(rest, &entry_grammar(&REMOTE, &[]))?;
             Ok(Invocation {
@@ -149,6 +172,50 @@ pub fn parse(args: &[String]) -> Result<Invocation, UsageError> {
         }
         _ => Err(UsageError),
     }
+}
+
+const TRUST_SOURCE_SET: [&str; 8] = [
+    "--ldap",
+    "--domain",
+    "--base-dn",
+    "--bind-dn",
+    "--password-file",
+    "--ca-file",
+    "--dir",
+    "--interval",
+];
+
+fn parse_trust_source(args: &[String]) -> Result<Invocation, UsageError> {
+    let (sub, rest) = args.split_first().ok_or(UsageError)?;
+    let grammar = |values| Grammar {
+        values,
+        flags: &[],
+        wins: Wins::Last,
+        dangling_is_error: true,
+    };
+    let (command, opts) = match sub.as_str() {
+        "set" => {
+            let opts = read_options(rest, &grammar(&TRUST_SOURCE_SET))?;
+            let set = TrustSourceOptions {
+                ldap: opts.value("--ldap"),
+                domain: opts.value("--domain"),
+                base_dn: opts.value("--base-dn"),
+                bind_dn: opts.value("--bind-dn"),
+                password_file: opts.value("--password-file"),
+                ca_file: opts.value("--ca-file"),
+                dir: opts.value("--dir"),
+                interval: opts.value("--interval"),
+            };
+            (TrustSourceCommand::Set(set), opts)
+        }
+        "show" => (TrustSourceCommand::Show, read_options(rest, &grammar(&[]))?),
+        "unset" => (
+            TrustSourceCommand::Unset,
+            read_options(rest, &grammar(&[]))?,
+        ),
+        _ => return Err(UsageError),
+    };
+    Ok(local(Command::TrustSource(command), opts.db()))
 }
 
 fn local(command: Command, db: Option<PathBuf>) -> Invocation {

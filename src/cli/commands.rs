@@ -90,7 +90,22 @@ impl Session<'_, '_> {
                 password,
             } => self.entry_getkey(store, alias, output, text, password),
             Command::EntryDelete { store, alias, yes } => self.entry_delete(store, alias, yes),
-            Command::ForceRefresh => self.force_refresh(),
+            Command::ForceRefresh => {
+                self.db()?;
+                let Session { io, uid, db, .. } = self;
+                let db = db
+                    .as_mut()
+                    .ok_or(Failure::code(code::VECS_GENERIC_FILE_IO))?;
+                super::trust::force_refresh(io, *uid, db)
+            }
+            Command::TrustSource(command) => {
+                self.db()?;
+                let Session { io, uid, db, .. } = self;
+                let db = db
+                    .as_mut()
+                    .ok_or(Failure::code(code::VECS_GENERIC_FILE_IO))?;
+                super::trust::trust_source(command, io, *uid, db)
+            }
         }
     }
 
@@ -434,20 +449,6 @@ impl Session<'_, '_> {
         }
         self.print(&format!(
             "Deleted entry with alias [{alias}] in store [{store}] successfully\n "
-        ))
-    }
-
-    /// No trust source can be configured yet: answer as VECS does on a host not joined to a
-    /// domain (root), or refuse (anyone else).
-    fn force_refresh(&mut self) -> Outcome {
-        let code = if self.uid == 0 {
-            code::VECS_NOT_JOINED
-        } else {
-            code::ACCESS_DENIED
-        };
-        Err(Failure::with_note(
-            code,
-            "Error: Failed to trigger root cert refresh \n\n",
         ))
     }
 

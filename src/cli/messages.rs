@@ -64,6 +64,14 @@ vecsfs differences from VMware's vecs-cli:
 \tDeleting an alias that does not exist reports success, as VMware's tool does,
 \tand is logged.
 \tforce-refresh runs the configured trust sync now and reports what changed.
+\ttrust-source set --ldap URL (--domain NAME | --base-dn DN) --bind-dn DN
+\t                 --password-file FILE [--ca-file FILE] [--interval SECONDS]
+\ttrust-source set --dir PATH [--interval SECONDS]
+\ttrust-source show | unset
+\t              where TRUSTED_ROOTS and TRUSTED_ROOTS_CRLS come from (root only to
+\t              set): an LDAP directory laid out as vmdir, or a folder of PEM/DER files.
+\t              The mount daemon syncs every interval (default 60 s); entries added by
+\t              hand are never removed by a sync, and there is no 256-entry limit.
 \tReasons for a refusal are logged to syslog; set RUST_LOG=info to see them here.
 ";
 
@@ -162,6 +170,10 @@ fn ldap_error_text(code: u32) -> Option<&'static str> {
         69 => "Cannot modify object class",
         71 => "Results too large",
         80 => "Internal (implementation specific) error",
+        // The client-side codes of the C API before OpenLDAP made them negative (RFC 1823),
+        // which vmafd's LDAP layer still reports: the trust sync fails with them.
+        81 => "Can't contact LDAP server",
+        91 => "Connect error",
         0x1000..=0x3FFF => "Unknown (extension) error",
         0x4000..=0xFFFF => "Unknown (private extension) error",
         _ => return None,

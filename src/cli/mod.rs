@@ -4,6 +4,7 @@
 mod args;
 mod commands;
 mod messages;
+mod trust;
 
 use std::io::{BufRead, Write};
 

@@ -228,6 +228,35 @@ pub fn report(mountpoint: &Path, health: &Health) -> String {
     out
 }
 
+/// The trust sync's line of the report, when the database can be read and has a source.
+fn trust_sync_line(database: &Path) -> Option<String> {
+    if !database.is_file() {
+        return None;
+    }
+    let db = crate::store::Database::open(database).ok()?;
+    let lines = crate::sync::status_lines(&db).ok()?;
+    let get = |key: &str| {
+        lines
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    if get("source") == "none" {
+        return None;
+    }
+    let result = match get("last_result").as_str() {
+        "ok" => "ok".to_string(),
+        "failed" => format!("failed: {}", get("last_error")),
+        _ => "not run yet".to_string(),
+    };
+    Some(format!(
+        "  trust sync: {}, last run {} {result}",
+        get("source"),
+        get("last_run")
+    ))
+}
+
 fn describe(out: &mut String, s: &Status) {
     let now = now();
     let _ = writeln!(out, "  database:  {}", s.database.display());
@@ -255,6 +284,37 @@ fn describe(out: &mut String, s: &Status) {
             let _ = writeln!(out, "  restarts:  {}", s.restarts);
         }
     }
+    if let Some(line) = trust_sync_line(&s.database) {
+        let _ = writeln!(out, "{line}");
+    }
+    for line in pending_lines(&s.database) {
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+/// One line per pair rotation half-done: the half written first waits for its partner.
+fn pending_lines(database: &Path) -> Vec<String> {
+    let pending = database
+        .is_file()
+        .then(|| crate::store::Database::open(database).ok())
+        .flatten()
+        .and_then(|db| db.pending_halves().ok())
+        .unwrap_or_default();
+    pending
+        .into_iter()
+        .map(|p| {
+            let (written, missing) = match p.half {
+                crate::store::Half::Cert => ("cert.pem", "key.pem"),
+                crate::store::Half::Key => ("key.pem", "cert.pem"),
+            };
+            format!(
+                "  pending:   {}/{}: {written} written {}, waiting for its {missing}",
+                p.store,
+                p.alias,
+                utc(p.since.max(0) as u64)
+            )
+        })
+        .collect()
 }
 
 fn ago(seconds: u64) -> String {

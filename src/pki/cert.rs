@@ -70,7 +70,7 @@ pub fn parse_cert_chain(input: &[u8]) -> Result<CertChain, PkiError> {
 
 /// The labels `PEM_read_bio_X509` accepts. "TRUSTED CERTIFICATE" carries OpenSSL trust
 /// settings after the DER and is read only by `PEM_read_bio_X509_AUX`, which VECS does not use.
-fn is_certificate_label(label: &str) -> bool {
+pub(super) fn is_certificate_label(label: &str) -> bool {
     matches!(label, "CERTIFICATE" | "X509 CERTIFICATE")
 }
 
@@ -84,6 +84,15 @@ fn certificate_der(index: usize, block: &PemBlock) -> Result<Vec<u8>, PkiError> 
     check_certificate_der(&block.data)
         .map_err(|why| PkiError::BadCertificate(format!("certificate {}: {why}", index + 1)))?;
     Ok(block.data.to_vec())
+}
+
+/// One DER certificate as a chain of one.
+pub(super) fn certificate_from_der(der: Vec<u8>) -> Result<CertChain, PkiError> {
+    check_certificate_der(&der).map_err(PkiError::BadCertificate)?;
+    Ok(CertChain {
+        pem: pem_blocks::encode("CERTIFICATE", &der),
+        ders: vec![der],
+    })
 }
 
 /// Checks that the bytes are exactly one X.509 certificate, nothing before or after it.

@@ -12,7 +12,7 @@ use x509_parser::revocation_list::CertificateRevocationList;
 /// Large CAs publish CRLs of tens of megabytes; they must still fit.
 pub const MAX_CRL_INPUT: usize = 128 << 20;
 
-const CRL_LABEL: &str = "X509 CRL";
+pub(super) const CRL_LABEL: &str = "X509 CRL";
 
 /// A validated CRL in the form the store keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +70,7 @@ fn crl_from_block(block: PemBlock) -> Result<Crl, PkiError> {
     crl_from_der(block.data.to_vec())
 }
 
-fn crl_from_der(der: Vec<u8>) -> Result<Crl, PkiError> {
+pub(super) fn crl_from_der(der: Vec<u8>) -> Result<Crl, PkiError> {
     let issuer = match CertificateRevocationList::from_der(&der) {
         Ok(([], crl)) => crl.tbs_cert_list.issuer.as_raw().to_vec(),
         Ok((rest, _)) => {

@@ -12,9 +12,11 @@ mod digest;
 mod key;
 mod key_algs;
 mod key_crypt;
+mod name_hash;
 mod pem_blocks;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
+mod trust;
 
 pub use cert::{parse_cert_chain, CertChain, MAX_CERT_INPUT};
 pub use crl::{parse_crl, Crl, MAX_CRL_INPUT};
@@ -23,6 +25,8 @@ pub use key::{
     decrypt_private_key, is_encrypted_key, parse_private_key, KeyAlgorithm, PrivateKey,
     MAX_KEY_INPUT,
 };
+pub use name_hash::{crl_issuer_hashes, subject_hashes, NameHashes};
+pub use trust::{parse_trust_material, TrustItem};
 
 /// What was wrong with a piece of PKI input. Mapped to VECS codes and errnos in `crate::error`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

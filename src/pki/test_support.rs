@@ -61,6 +61,11 @@ impl Material {
         path
     }
 
+    /// The material's directory, for files a test writes itself.
+    pub(crate) fn dir_path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     pub(crate) fn path_str(&self, name: &str) -> String {
         self.path(name).to_string_lossy().into_owned()
     }

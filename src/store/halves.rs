@@ -68,7 +68,39 @@ impl EntryRow {
     }
 }
 
+/// A half that waits for its partner: where, which, and since when (unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingHalf {
+    pub store: String,
+    pub alias: String,
+    pub half: Half,
+    pub since: i64,
+}
+
 impl Database {
+    /// Every half waiting for its partner, for the status report. Reads no key material.
+    pub fn pending_halves(&self) -> Result<Vec<PendingHalf>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT s.name, e.alias, p.half, p.created_at
+             FROM pending_halves p JOIN entries e ON e.id = p.entry_id
+             JOIN stores s ON s.id = e.store_id ORDER BY p.created_at",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let half: String = r.get(2)?;
+            Ok(PendingHalf {
+                store: r.get(0)?,
+                alias: r.get(1)?,
+                half: if half == "cert" {
+                    Half::Cert
+                } else {
+                    Half::Key
+                },
+                since: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Writes the certificate (chain) of an alias: creates a Trusted Cert entry, replaces the
     /// chain of one, or rotates the certificate of a pair.
     pub fn write_cert(

@@ -10,6 +10,7 @@ mod halves;
 pub mod names;
 mod schema;
 mod snapshot;
+mod trust;
 
 use std::fs::{DirBuilder, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -21,9 +22,10 @@ use zeroize::Zeroizing;
 
 pub use access::{Access, Grant, READ_STORE, WRITE_STORE};
 pub use entry::{EntryContent, EntryInfo, EntryType};
-pub use halves::{Half, WriteOutcome};
+pub use halves::{Half, PendingHalf, WriteOutcome};
 pub use names::{canonical_store_name, StoreKind};
 pub use snapshot::{EntryImage, Snapshot, StoreImage};
+pub use trust::{StoreChanges, SyncChanges, SyncTarget, SyncedEntry};
 
 use crate::error::{Error, Result};
 use crate::users::Principal;

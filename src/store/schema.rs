@@ -9,7 +9,7 @@ use super::names::{SeededStore, SEEDED_STORES};
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[fn(&rusqlite::Transaction) -> rusqlite::Result<()>] =
-    &[initial_schema, pending_halves];
+    &[initial_schema, pending_halves, settings];
 
 pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let current: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -103,6 +103,19 @@ fn pending_halves(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
             half        TEXT    NOT NULL CHECK (half IN ('cert', 'key')),
             data        BLOB    NOT NULL,
             created_at  INTEGER NOT NULL
+        );
+        ",
+    )
+}
+
+/// The trust sync: its source and status, as `key = value` settings that the daemon and
+/// vecs-cli both read.
+fn settings(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "
+        CREATE TABLE settings (
+            key     TEXT PRIMARY KEY,
+            value   TEXT NOT NULL
         );
         ",
     )

@@ -2,13 +2,18 @@
 //! material made by the `openssl` command.
 #![allow(dead_code)]
 
-use std::io::Write;
+pub mod trust;
+
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::thread;
 use std::time::{Duration, Instant};
 
 /// The longest any child process of a test may run.
 const CHILD_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often [`wait_child`] looks whether the child has exited.
+const CHILD_POLL: Duration = Duration::from_millis(20);
 
 /// A test's own directory and database.
 pub struct Workspace {
@@ -104,27 +109,104 @@ pub fn vecs_cli() -> &'static str {
     env!("CARGO_BIN_EXE_vecs-cli")
 }
 
+/// Runs vecs-cli with `--db db` appended (and neither VECS_DB nor RUST_LOG from the caller).
+pub fn vecs_on_db(db: &Path, args: &[&str]) -> Run {
+    let mut cmd = Command::new(vecs_cli());
+    cmd.args(args)
+        .arg("--db")
+        .arg(db)
+        .env_remove("VECS_DB")
+        .env_remove("RUST_LOG");
+    run_with_input(cmd, b"")
+}
+
 /// Runs a command with `stdin`, killing it if it outlives the test timeout.
 pub fn run_with_input(mut cmd: Command, stdin: &[u8]) -> Run {
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn");
+    // Read while the child runs: a full pipe would block it (5,000 lines of a sync do).
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
     if let Some(mut pipe) = child.stdin.take() {
         let _ = pipe.write_all(stdin);
     }
     let deadline = Instant::now() + CHILD_TIMEOUT;
-    loop {
+    let status = loop {
         match child.try_wait().expect("wait") {
-            Some(_) => break,
+            Some(status) => break status,
             None if Instant::now() > deadline => {
                 let _ = child.kill();
                 panic!("{cmd:?} did not finish within {CHILD_TIMEOUT:?}");
             }
             None => std::thread::sleep(Duration::from_millis(5)),
         }
+    };
+    Run::from_output(Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
+
+/// Runs a command with a timeout (killed after it) and returns its status and combined
+/// output (stdout, then stderr).
+pub fn run_command(cmd: &mut Command, timeout: Duration) -> (ExitStatus, String) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    // Read on threads so that a chatty command cannot block on a full pipe.
+    let stdout = child.stdout.take().map(read_in_background);
+    let stderr = child.stderr.take().map(read_in_background);
+    let Some(status) = wait_child(&mut child, timeout) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{cmd:?} did not finish within {timeout:?}");
+    };
+    let mut output = String::new();
+    for reader in [stdout, stderr].into_iter().flatten() {
+        output.push_str(&reader.join().unwrap_or_default());
     }
-    Run::from_output(child.wait_with_output().expect("output"))
+    (status, output)
+}
+
+fn read_in_background(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut text = String::new();
+        let _ = pipe.read_to_string(&mut text);
+        text
+    })
+}
+
+/// Waits up to `timeout` for `child` to exit.
+pub fn wait_child(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => thread::sleep(CHILD_POLL),
+            _ => return None,
+        }
+    }
+}
+
+/// The last `lines` lines of `text` (of a log, for a failure message).
+pub fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 /// Runs `openssl` with `args` in `dir`; panics with its stderr if it fails.
@@ -187,14 +269,29 @@ pub struct Identity {
     pub sha1: String,
 }
 
+/// `openssl req` options that make a new EC P-256 key, unencrypted, with the request (`-keyout`
+/// names its file).
+pub const NEW_EC_P256_KEY: [&str; 5] = [
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+];
+
+/// Makes a key of `kind` (PKCS#8 PEM) as the file `out` in `dir`.
+pub fn genpkey(dir: &Path, kind: KeyKind, out: &str) {
+    let mut args = vec!["genpkey", "-out", out];
+    args.extend(kind.genpkey_args());
+    openssl(dir, &args);
+}
+
 /// Makes a key of `kind` (PKCS#8 PEM) and a self-signed certificate with subject CN=`name`.
 pub fn identity(ws: &Workspace, kind: KeyKind, name: &str) -> Identity {
     let dir = ws.dir.path();
     let key = format!("{name}.key");
     let cert = format!("{name}.crt");
-    let mut args = vec!["genpkey", "-out", key.as_str()];
-    args.extend(kind.genpkey_args());
-    openssl(dir, &args);
+    genpkey(dir, kind, &key);
     let subject = format!("/CN={name}");
     openssl(
         dir,
@@ -215,12 +312,62 @@ pub fn sha1_of(ws: &Workspace, cert: &str) -> String {
         ws.dir.path(),
         &["x509", "-in", cert, "-noout", "-fingerprint", "-sha1"],
     );
+    alias_of_fingerprint(&out)
+}
+
+/// The SHA-1 fingerprint of a PEM certificate given as bytes (openssl runs in `dir`), as a VECS
+/// alias.
+pub fn sha1_of_pem(dir: &Path, pem: &[u8]) -> String {
+    let out = openssl_with_input(dir, &["x509", "-noout", "-fingerprint", "-sha1"], pem);
+    alias_of_fingerprint(&out)
+}
+
+/// `SHA1 Fingerprint=AB:CD:...` (openssl x509 -fingerprint) → `abcd...`.
+fn alias_of_fingerprint(out: &str) -> String {
     out.trim()
         .rsplit('=')
         .next()
         .unwrap_or_default()
         .replace(':', "")
         .to_lowercase()
+}
+
+/// Makes the next CRL of the CA `cert`/`key` with `openssl ca -gencrl` in `ca_dir`, which the
+/// first call sets up (index, serial, CRL number and a minimal `ca.cnf`); returns the PEM file.
+/// Every CRL has the next CRL number, so each one is a new version with a new alias.
+pub fn gencrl(ca_dir: &Path, cert: &Path, key: &Path) -> PathBuf {
+    let config = ca_dir.join("ca.cnf");
+    if !config.exists() {
+        std::fs::create_dir_all(ca_dir.join("new")).expect("ca dir");
+        std::fs::write(ca_dir.join("index.txt"), "").expect("index");
+        std::fs::write(ca_dir.join("crlnumber"), "01\n").expect("crlnumber");
+        std::fs::write(ca_dir.join("serial"), "10\n").expect("serial");
+        let cnf = format!(
+            "[ca]\ndefault_ca = ca_default\n[ca_default]\ndir = {d}\ndatabase = $dir/index.txt\n\
+             crlnumber = $dir/crlnumber\nserial = $dir/serial\nnew_certs_dir = $dir/new\n\
+             certificate = {cert}\nprivate_key = {key}\ndefault_md = sha256\n\
+             default_crl_days = 30\ndefault_days = 30\npolicy = policy_any\n\
+             [policy_any]\ncommonName = supplied\n",
+            d = ca_dir.display(),
+            cert = cert.display(),
+            key = key.display(),
+        );
+        std::fs::write(&config, cnf).expect("ca.cnf");
+    }
+    let number = std::fs::read_to_string(ca_dir.join("crlnumber")).expect("crlnumber");
+    let out = ca_dir.join(format!("crl-{}.pem", number.trim()));
+    openssl(
+        ca_dir,
+        &[
+            "ca",
+            "-config",
+            &config.to_string_lossy(),
+            "-gencrl",
+            "-out",
+            &out.to_string_lossy(),
+        ],
+    );
+    out
 }
 
 /// The key in the traditional encoding (PKCS#1 for RSA, SEC1 for EC), written next to it.

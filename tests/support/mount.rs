@@ -5,19 +5,22 @@
 //! ```ignore
 //! #[path = "support/mount.rs"]
 //! mod mount;
+//! mod common; // the harness waits for its child processes with common's helpers
 //! let m = mount::Mounted::fresh();
 //! std::fs::read_dir(m.path("TRUSTED_ROOTS"))?;
 //! ```
+//!
 //! FUSE tests fail loudly: without a usable `/dev/fuse`, or if the mount does not come up, the
 //! harness panics with the reason and the daemon's log. Every wait has a timeout.
 #![allow(dead_code)]
 
 use std::fs::{File, OpenOptions};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use crate::common::{tail, wait_child};
 
 /// How long the daemon may take to mount.
 pub const MOUNT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -156,6 +159,23 @@ impl Mounted {
         self.status
     }
 
+    /// Waits until `check` holds, at most `limit` (polling with [`wait_for`]); prints and
+    /// returns how long it took. Panics with `what` and the tail of the daemon's log if it
+    /// never does.
+    #[track_caller]
+    pub fn wait_until(&self, what: &str, limit: Duration, check: impl FnMut() -> bool) -> Duration {
+        match wait_for(limit, check) {
+            Some(delay) => {
+                println!("{what}: {delay:?}");
+                delay
+            }
+            None => panic!(
+                "{what}: not within {limit:?}; daemon log (tail):\n{}",
+                tail(&self.log(), 60)
+            ),
+        }
+    }
+
     /// Waits until the mount has disappeared from the mount table.
     #[track_caller]
     pub fn wait_unmounted(&self, timeout: Duration) {
@@ -276,18 +296,6 @@ fn spawn_daemon(
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", vecsfs_bin()))
 }
 
-/// Waits up to `timeout` for `child` to exit.
-fn wait_child(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) if Instant::now() < deadline => thread::sleep(POLL),
-            _ => return None,
-        }
-    }
-}
-
 /// Runs a helper command with a timeout; true if it exited 0.
 fn run_quietly(cmd: &mut Command) -> bool {
     let Ok(mut child) = cmd
@@ -308,43 +316,39 @@ fn run_quietly(cmd: &mut Command) -> bool {
     }
 }
 
-/// Runs a command with a timeout and returns its status and combined output.
-pub fn run_command(cmd: &mut Command, timeout: Duration) -> (ExitStatus, String) {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    // Read on threads so that a chatty command cannot block on a full pipe.
-    let stdout = child.stdout.take().map(read_in_background);
-    let stderr = child.stderr.take().map(read_in_background);
-    let Some(status) = wait_child(&mut child, timeout) else {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("{cmd:?} did not finish within {timeout:?}");
-    };
-    let mut output = String::new();
-    for reader in [stdout, stderr].into_iter().flatten() {
-        output.push_str(&reader.join().unwrap_or_default());
-    }
-    (status, output)
-}
-
-fn read_in_background(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
-    thread::spawn(move || {
-        let mut text = String::new();
-        let _ = pipe.read_to_string(&mut text);
-        text
-    })
-}
-
 /// Whether `mountpoint` (absolute, canonical) is a vecsfs mount in this mount namespace.
 pub fn is_mounted(mountpoint: &Path) -> bool {
     vecsfs::daemon::mountinfo::mount_at(mountpoint)
         .ok()
         .flatten()
         .is_some_and(|m| m.is_vecs())
+}
+
+/// The value of the extended attribute `name` of `path` (getxattr(2)), `None` when it is
+/// absent (ENODATA).
+pub fn xattr(path: &Path, name: &str) -> std::io::Result<Option<String>> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("path without NUL");
+    let c_name = std::ffi::CString::new(name).expect("name without NUL");
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: valid NUL-terminated strings and a buffer of the given length.
+    let n = unsafe {
+        libc::getxattr(
+            c_path.as_ptr(),
+            c_name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        let err = std::io::Error::last_os_error();
+        return match err.raw_os_error() {
+            Some(libc::ENODATA) => Ok(None),
+            _ => Err(err),
+        };
+    }
+    buf.truncate(n as usize);
+    Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
 }
 
 /// Polls `check` every few milliseconds until it holds or `limit` passes: how long it took.
