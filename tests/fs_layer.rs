@@ -1498,7 +1498,20 @@ fn everyone_may_read_trusted_roots() {
             .unwrap();
     });
     let anyone = user(4321);
-    assert_eq!(fx.ls(anyone, "TRUSTED_ROOTS").unwrap(), [alias.clone()]);
+    // Besides the alias: the CApath names of the root (current and old hash) and the bundle.
+    let listing = fx.ls(anyone, "TRUSTED_ROOTS").unwrap();
+    assert_eq!(listing.len(), 4, "{listing:?}");
+    assert_eq!(listing[0], alias);
+    assert!(
+        listing[1..]
+            .iter()
+            .all(|n| vecsfs::store::names::is_generated_name(n)),
+        "{listing:?}"
+    );
+    assert_eq!(
+        fx.read(anyone, "TRUSTED_ROOTS/ca-bundle.pem").unwrap(),
+        canonical_cert(&m.ca)
+    );
     let path = format!("TRUSTED_ROOTS/{alias}/cert.pem");
     assert_eq!(fx.read(anyone, &path).unwrap(), canonical_cert(&m.ca));
     assert_eq!(fx.lookup(anyone, &path).unwrap().perm, 0o644);

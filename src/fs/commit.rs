@@ -345,6 +345,7 @@ impl VecsFs {
         let current = match node {
             Node::File(s, a, f) => nodes::file_data(&state.view, s, a, *f).map(|d| d.len()),
             Node::Temp(s, a, n) => temp(&state.scratch, s, a, n).map(|t| t.data.len()),
+            Node::Generated(_, name) => return Err(super::generated_is_read_only(name)),
             _ => return Err(FsError::new(libc::EISDIR, "a directory")),
         };
         if current == Some(size as usize) {

@@ -23,6 +23,8 @@ pub enum Node {
     File(String, String, FileName),
     /// A temporary file an editor or sync tool made next to cert.pem / key.pem.
     Temp(String, String, String),
+    /// A read-only file the mount computes in a store directory (CApath names, CA bundle).
+    Generated(String, String),
 }
 
 impl Node {

@@ -6,6 +6,7 @@
 //! handle and committed to the store at flush, fsync or release; the view is then rebuilt from
 //! the store and what changed is queued as kernel invalidations.
 
+mod capath;
 mod commit;
 mod error;
 mod handles;
@@ -192,6 +193,25 @@ impl VecsFs {
                 ))
             }
             Node::CrlLink => return Err(FsError::new(libc::ELOOP, "a symbolic link")),
+            Node::Generated(s, n) => {
+                let store_node = nodes::store(&state.view, s)?;
+                nodes::check_access(caller, store_node, Access::Read)?;
+                if writing || truncate {
+                    return Err(generated_is_read_only(n));
+                }
+                let data = store_node
+                    .generated
+                    .get(n)
+                    .ok_or_else(|| FsError::not_found(n))?
+                    .clone();
+                let fh = self.handles.insert(Handle::Read { data });
+                return Ok(Opened {
+                    fh,
+                    keep_cache: !stale,
+                    no_flush: true,
+                    direct_io: stale,
+                });
+            }
         };
         let store_node = nodes::store(&state.view, store)?;
         nodes::check_access(
@@ -345,7 +365,7 @@ impl VecsFs {
                 if store_node.is_read_only() {
                     return Err(FsError::read_only(store));
                 }
-                store::names::check_alias(&name)?;
+                store::names::check_alias_in(store, &name)?;
                 if store_node.alias_folded(&name).is_some()
                     || empty_alias_folded(&state.scratch, store, &name)
                 {
@@ -401,6 +421,7 @@ impl VecsFs {
                 Ok(())
             }
             Node::CrlLink => Err(FsError::meaningless(store::names::CRL_STORE_VCENTER)),
+            Node::Generated(_, name) => Err(generated_is_read_only(name)),
             _ => Err(FsError::new(libc::EISDIR, "a directory: use rmdir")),
         }
     }
@@ -641,8 +662,15 @@ impl VecsFs {
         let changes = Changes::between(&state.view, &new_view);
         // Every changed file's current inode becomes an older version, keeping the attributes
         // it had; the path gets a fresh inode (with an empty page cache) on next lookup.
-        for (store, alias, file) in &changes.files {
-            let node = Node::File(store.clone(), alias.clone(), *file);
+        let changed_files = changes
+            .files
+            .iter()
+            .map(|(s, a, f)| Node::File(s.clone(), a.clone(), *f));
+        let changed_generated = changes
+            .generated
+            .iter()
+            .map(|(s, n)| Node::Generated(s.clone(), n.clone()));
+        for node in changed_files.chain(changed_generated) {
             if state.inodes.existing(&node).is_some() {
                 let attr = nodes::attr_of(&mut state, &node).ok();
                 state.inodes.retire(&node, attr);
@@ -725,6 +753,13 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+fn generated_is_read_only(name: &str) -> FsError {
+    FsError::new(
+        libc::EPERM,
+        format!("{name} is computed from the store and read-only"),
+    )
+}
+
 /// The path an open or truncate acts on, and whether `ino` is an older version of it (reached
 /// through a name the kernel has not dropped yet).
 fn node_for_io(state: &State, ino: Ino) -> FsResult<(Node, bool)> {
@@ -778,6 +813,14 @@ fn invalidations_for(inodes: &mut Inodes, changes: &Changes) -> Vec<Invalidation
             out.push(Invalidation::Entry {
                 parent,
                 name: file.as_str().into(),
+            });
+        }
+    }
+    for (store, name) in &changes.generated {
+        if let Some(parent) = inodes.existing(&Node::Store(store.clone())) {
+            out.push(Invalidation::Entry {
+                parent,
+                name: name.into(),
             });
         }
     }

@@ -71,7 +71,11 @@ pub fn child(
             Ok(Node::Store(decoded))
         }
         Node::Store(s) => {
-            check_access(caller, store(view, s)?, Access::Read)?;
+            let st = store(view, s)?;
+            check_access(caller, st, Access::Read)?;
+            if let Some(generated) = name.to_str().filter(|n| st.generated.contains_key(*n)) {
+                return Ok(Node::Generated(s.clone(), generated.to_string()));
+            }
             let alias = names::decode(name).ok_or_else(missing)?;
             if alias_exists(view, scratch, s, &alias) {
                 Ok(Node::Alias(s.clone(), alias))
@@ -121,6 +125,7 @@ pub fn check_listable(
 pub fn parent_of(node: &Node) -> Node {
     match node {
         Node::Root | Node::CrlLink | Node::Store(_) => Node::Root,
+        Node::Generated(s, _) => Node::Store(s.clone()),
         Node::Alias(s, _) => Node::Store(s.clone()),
         Node::File(s, a, _) | Node::Temp(s, a, _) => Node::Alias(s.clone(), a.clone()),
     }
@@ -156,6 +161,11 @@ pub fn children(view: &View, scratch: &Scratch, node: &Node) -> Vec<(OsString, N
                 .unwrap_or_default();
             for alias in scratch.empty_aliases.get(s).into_iter().flatten() {
                 out.push((names::encode(alias), Node::Alias(s.clone(), alias.clone())));
+            }
+            if let Some(st) = view.store(s) {
+                for name in st.generated.keys() {
+                    out.push((name.into(), Node::Generated(s.clone(), name.clone())));
+                }
             }
             out
         }
@@ -240,6 +250,14 @@ pub fn attr_of(state: &mut State, node: &Node) -> FsResult<Attr> {
             let st = store(view, s)?;
             let t = temp(&state.scratch, s, a, n).ok_or_else(|| FsError::not_found(n))?;
             file_attr(ino, t.data.len(), 0o600, st.owner_uid, t.mtime)
+        }
+        Node::Generated(s, n) => {
+            let st = store(view, s)?;
+            let data = st.generated.get(n).ok_or_else(|| FsError::not_found(n))?;
+            let newest = st.aliases.iter().map(|a| a.modified_at).max();
+            let mtime = time(newest.unwrap_or(st.created_at));
+            let perm = if everyone_mask(st) != 0 { 0o444 } else { 0o400 };
+            file_attr(ino, data.len(), perm, st.owner_uid, mtime)
         }
     };
     Ok(attr)

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
+use super::capath::{generated_files, Generated};
+use crate::store::names::{CRL_STORE, TRUSTED_ROOTS};
 use crate::store::{EntryType, Grant, Half, Snapshot, StoreKind};
 
 /// The bytes of a file as one generation had them. Shared with open read handles, which keep
@@ -50,6 +52,8 @@ pub struct StoreNode {
     pub created_at: i64,
     pub aliases: Vec<AliasNode>,
     by_alias: HashMap<String, usize>,
+    /// Read-only files the mount computes (TRUSTED_ROOTS: CApath names and the CA bundle).
+    pub generated: Generated,
 }
 
 pub struct AliasNode {
@@ -69,10 +73,26 @@ pub fn fold(name: &str) -> String {
 
 impl View {
     pub fn from_snapshot(snapshot: Snapshot) -> Self {
+        let entries_of = |name: &str| {
+            snapshot
+                .stores
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| s.entries.as_slice())
+                .unwrap_or_default()
+        };
+        let generated = generated_files(entries_of(TRUSTED_ROOTS), entries_of(CRL_STORE));
+        let mut generated = Some(generated);
         let stores: Vec<StoreNode> = snapshot
             .stores
             .into_iter()
-            .map(StoreNode::from_image)
+            .map(|image| {
+                let mut node = StoreNode::from_image(image);
+                if node.name == TRUSTED_ROOTS {
+                    node.generated = generated.take().unwrap_or_default();
+                }
+                node
+            })
             .collect();
         let by_name = stores
             .iter()
@@ -117,6 +137,7 @@ impl StoreNode {
             created_at: image.created_at,
             aliases,
             by_alias,
+            generated: Generated::new(),
         }
     }
 
@@ -193,6 +214,8 @@ pub struct Changes {
     pub files: Vec<(String, String, FileName)>,
     /// (store, alias, file) whose content is the same but whose mode or mtime changed.
     pub file_attrs: Vec<(String, String, FileName)>,
+    /// (store, name) of generated files added, removed or changed.
+    pub generated: Vec<(String, String)>,
 }
 
 impl Changes {
@@ -213,6 +236,17 @@ impl Changes {
     }
 
     fn diff_store(&mut self, old: &StoreNode, new: &StoreNode) {
+        let names: std::collections::BTreeSet<&String> =
+            old.generated.keys().chain(new.generated.keys()).collect();
+        for name in names {
+            let same = match (old.generated.get(name), new.generated.get(name)) {
+                (Some(a), Some(b)) => a.as_slice() == b.as_slice(),
+                _ => false,
+            };
+            if !same {
+                self.generated.push((new.name.clone(), name.clone()));
+            }
+        }
         if old.owner_uid != new.owner_uid || old.grants != new.grants {
             self.store_attrs.push(new.name.clone());
             // Every file's mode follows the store's permissions.

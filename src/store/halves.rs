@@ -110,7 +110,7 @@ impl Database {
         alias: &str,
         chain: &CertChain,
     ) -> Result<WriteOutcome> {
-        names::check_alias(alias)?;
+        names::check_alias_in(store, alias)?;
         self.write(|tx| {
             let store = require_access(tx, caller, store, Access::Write)?;
             let Some(entry) = load_entry(tx, &store, alias)? else {
@@ -174,7 +174,7 @@ impl Database {
         alias: &str,
         data: &[u8],
     ) -> Result<WriteOutcome> {
-        names::check_alias(alias)?;
+        names::check_alias_in(store, alias)?;
         self.write(|tx| {
             let store = require_access(tx, caller, store, Access::Write)?;
             let Some(entry) = load_entry(tx, &store, alias)? else {
@@ -222,7 +222,7 @@ impl Database {
         chain: &CertChain,
         key: &PrivateKey,
     ) -> Result<WriteOutcome> {
-        names::check_alias(alias)?;
+        names::check_alias_in(store, alias)?;
         key.matches_certificate(chain.leaf_der())?;
         self.write(|tx| {
             let store = require_access(tx, caller, store, Access::Write)?;
@@ -299,7 +299,7 @@ impl Database {
         to: (&str, &str),
         replace: bool,
     ) -> Result<()> {
-        names::check_alias(to.1)?;
+        names::check_alias_in(to.0, to.1)?;
         self.write(|tx| {
             let source_store = require_access(tx, caller, from.0, Access::Write)?;
             let target_store = require_access(tx, caller, to.0, Access::Write)?;

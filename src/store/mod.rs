@@ -252,7 +252,7 @@ impl Database {
         content: &EntryContent,
     ) -> Result<String> {
         let alias = content.alias_for(alias)?;
-        names::check_alias(&alias)?;
+        names::check_alias_in(store, &alias)?;
         self.write(|tx| {
             let store = require_access(tx, caller, store, Access::Write)?;
             if find_entry_id(tx, store.id, &alias)?.is_some() {

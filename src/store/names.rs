@@ -86,6 +86,38 @@ pub fn check_alias(alias: &str) -> Result<()> {
     check_label("alias", alias, MAX_ALIAS)
 }
 
+/// The bundle of every trusted root the mount shows in TRUSTED_ROOTS.
+pub const CA_BUNDLE: &str = "ca-bundle.pem";
+
+/// Whether `name` is one of the files the mount generates in TRUSTED_ROOTS: the CA bundle, or
+/// an OpenSSL CApath name (`<8 hex>.N` for a certificate, `<8 hex>.rN` for a CRL).
+pub fn is_generated_name(name: &str) -> bool {
+    if name == CA_BUNDLE {
+        return true;
+    }
+    let Some((hash, suffix)) = name.split_once('.') else {
+        return false;
+    };
+    let number = suffix.strip_prefix('r').unwrap_or(suffix);
+    hash.len() == 8
+        && hash.bytes().all(|b| b.is_ascii_hexdigit())
+        && !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An alias in `store`: a valid alias, and in TRUSTED_ROOTS not one of the names the mount
+/// generates there (an alias directory would hide the CApath file, or the file the alias).
+pub fn check_alias_in(store: &str, alias: &str) -> Result<()> {
+    check_alias(alias)?;
+    if canonical_store_name(store).eq_ignore_ascii_case(TRUSTED_ROOTS) && is_generated_name(alias) {
+        return Err(Error::InvalidParameter(format!(
+            "[{alias}] is a name the mount generates in {TRUSTED_ROOTS} (OpenSSL CApath or the CA \
+             bundle); choose another alias"
+        )));
+    }
+    Ok(())
+}
+
 fn check_label(what: &'static str, value: &str, limit: usize) -> Result<()> {
     if value.is_empty() {
         return Err(Error::EmptyName(what));

@@ -1,0 +1,408 @@
+//! TRUSTED_ROOTS as an OpenSSL CApath and CA bundle, on a real mount, used by real TLS
+//! software: `openssl verify -CApath` (with `-crl_check` against the CRL store), and `curl
+//! --capath` and Python's `ssl` against an `openssl s_server` whose certificate and key are
+//! MACHINE_SSL_CERT's files in the mount. A root removed or added with vecs-cli leaves or
+//! joins the CApath, and the clients' verdict follows.
+
+#[path = "support/mount.rs"]
+mod mount;
+
+mod common;
+
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::trust::{make_crl, make_root, material_dir, Root};
+use common::{openssl, run_command, vecs_on_db, Workspace};
+use mount::{wait_for, MountSpec, Mounted};
+
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+/// The contract: a change through vecs-cli shows in the mount within a second; polls go on
+/// longer so that a late change is seen as late, not as missing.
+const POLL_LIMIT: Duration = Duration::from_secs(5);
+const PAIR: &str = "MACHINE_SSL_CERT/__MACHINE_CERT";
+
+/// A server certificate for 127.0.0.1 issued by `root`, and its key.
+fn leaf_for(ws: &Workspace, root: &Root, name: &str) -> (PathBuf, PathBuf) {
+    let dir = material_dir(ws);
+    let (key, csr, cert) = (
+        format!("{name}.key"),
+        format!("{name}.csr"),
+        format!("{name}.crt"),
+    );
+    let ext = dir.join(format!("{name}.ext"));
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("ext file");
+    let mut args = vec!["req"];
+    args.extend(common::NEW_EC_P256_KEY);
+    args.extend(["-keyout", &key, "-out", &csr, "-subj", "/CN=127.0.0.1"]);
+    openssl(&dir, &args);
+    let (ca, ca_key, ext) = (
+        root.cert.to_string_lossy().into_owned(),
+        root.key.to_string_lossy().into_owned(),
+        ext.to_string_lossy().into_owned(),
+    );
+    openssl(
+        &dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca,
+            "-CAkey",
+            &ca_key,
+            "-set_serial",
+            "4242",
+            "-days",
+            "5",
+            "-extfile",
+            &ext,
+            "-out",
+            &cert,
+        ],
+    );
+    (dir.join(cert), dir.join(key))
+}
+
+/// `openssl x509 -hash` and `-subject_hash_old` of a certificate file.
+fn subject_hashes(cert: &Path) -> (String, String) {
+    let out = openssl(
+        Path::new("/"),
+        &[
+            "x509",
+            "-in",
+            &cert.to_string_lossy(),
+            "-noout",
+            "-hash",
+            "-subject_hash_old",
+        ],
+    );
+    let mut lines = out.lines().map(str::to_string);
+    (lines.next().expect("hash"), lines.next().expect("old hash"))
+}
+
+/// `openssl verify` of `leaf` against the mount's TRUSTED_ROOTS: whether it succeeded, and
+/// what it said.
+fn verify(capath: &Path, leaf: &Path, crl_check: bool) -> (bool, String) {
+    let mut cmd = Command::new("openssl");
+    cmd.arg("verify").arg("-CApath").arg(capath);
+    if crl_check {
+        cmd.arg("-crl_check");
+    }
+    cmd.arg(leaf);
+    let (status, out) = run_command(&mut cmd, COMMAND_TIMEOUT);
+    (status.success(), out)
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// `openssl s_server` on 127.0.0.1 with its certificate and key read from the mount.
+struct TlsServer {
+    child: Child,
+    port: u16,
+}
+
+impl TlsServer {
+    fn start(cert: &Path, key: &Path) -> TlsServer {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = Command::new("openssl")
+            .args(["s_server", "-www", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-cert")
+            .arg(cert)
+            .arg("-key")
+            .arg(key)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("openssl s_server");
+        let mut server = TlsServer { child, port };
+        let deadline = Instant::now() + COMMAND_TIMEOUT;
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("openssl s_server exited ({status}) before listening on {port}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "s_server did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    /// `curl --capath`: its exit status (0 verified, 60 not verified) and output.
+    fn curl(&self, capath: &Path) -> (i32, String) {
+        let (status, out) = run_command(
+            Command::new("curl")
+                .args(["-sS", "-o", "/dev/null", "--max-time", "10", "--capath"])
+                .arg(capath)
+                .arg(format!("https://127.0.0.1:{}/", self.port)),
+            COMMAND_TIMEOUT,
+        );
+        (status.code().unwrap_or(-1), out)
+    }
+
+    /// A Python `ssl` client with `capath`: `OK` or the exception it raised.
+    fn python(&self, capath: &Path) -> String {
+        let script = format!(
+            "import socket, ssl\n\
+             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)\n\
+             ctx.load_verify_locations(capath={capath:?})\n\
+             try:\n\
+             \x20   with socket.create_connection(('127.0.0.1', {port}), timeout=10) as raw:\n\
+             \x20       with ctx.wrap_socket(raw, server_hostname='127.0.0.1') as tls:\n\
+             \x20           print('OK', tls.version())\n\
+             except Exception as e:\n\
+             \x20   print('FAILED', type(e).__name__, e)\n",
+            capath = capath.to_string_lossy(),
+            port = self.port,
+        );
+        run_command(
+            Command::new("python3").args(["-c", &script]),
+            COMMAND_TIMEOUT,
+        )
+        .1
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn trusted_roots_is_an_openssl_capath_with_crls() {
+    let ws = Workspace::new();
+    let root = make_root(&ws, "capath-root");
+    let (leaf, _) = leaf_for(&ws, &root, "capath-leaf");
+    let root_cert = root.cert.to_string_lossy().into_owned();
+    let m = Mounted::start(MountSpec::default().before_mount(move |db| {
+        vecs_on_db(
+            db,
+            &[
+                "entry",
+                "create",
+                "--store",
+                "TRUSTED_ROOTS",
+                "--cert",
+                &root_cert,
+            ],
+        )
+        .ok();
+    }));
+    let capath = m.path("TRUSTED_ROOTS");
+    let (hash, old_hash) = subject_hashes(&root.cert);
+    let names = names_in(&capath);
+    for name in [
+        format!("{hash}.0"),
+        format!("{old_hash}.0"),
+        "ca-bundle.pem".into(),
+    ] {
+        assert!(names.contains(&name), "{name} missing from {names:?}");
+        let path = capath.join(&name);
+        let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
+        assert_eq!(mode & 0o777, 0o444, "{name}: mode {mode:o}");
+        assert_eq!(std::fs::read(&path).expect("read"), root.pem, "{name}");
+    }
+    let (ok, out) = verify(&capath, &leaf, false);
+    assert!(ok, "openssl verify -CApath: {out}");
+    let (status, out) = run_command(
+        Command::new("openssl")
+            .args(["verify", "-CAfile"])
+            .arg(capath.join("ca-bundle.pem"))
+            .arg(&leaf),
+        COMMAND_TIMEOUT,
+    );
+    assert!(
+        status.success(),
+        "openssl verify -CAfile ca-bundle.pem: {out}"
+    );
+
+    // The generated files are read-only, for root too; their names are no aliases there.
+    let bundle = capath.join("ca-bundle.pem");
+    let refused = std::fs::write(&bundle, b"x").expect_err("write to ca-bundle.pem");
+    assert_eq!(refused.raw_os_error(), Some(libc::EPERM), "{refused}");
+    let refused = std::fs::remove_file(capath.join(format!("{hash}.0"))).expect_err("rm");
+    assert_eq!(refused.raw_os_error(), Some(libc::EPERM), "{refused}");
+    assert_eq!(std::fs::read(&bundle).expect("read"), root.pem, "unchanged");
+    let refused = std::fs::create_dir(capath.join("0123abcd.r0")).expect_err("mkdir");
+    assert_eq!(refused.raw_os_error(), Some(libc::EINVAL), "{refused}");
+    let run = vecs_on_db(
+        &m.db,
+        &[
+            "entry",
+            "create",
+            "--store",
+            "TRUSTED_ROOTS",
+            "--alias",
+            "0123abcd.0",
+            "--cert",
+            &root.cert.to_string_lossy(),
+        ],
+    );
+    assert_eq!(run.code, 87, "an alias that is a CApath name: {run:?}");
+    assert!(!capath.join("0123abcd.0").exists());
+
+    // A CRL revoking the leaf reaches the CRL store through the trust sync (the only way in),
+    // and then `-crl_check` refuses the leaf.
+    let first_crl = make_crl(&ws, &root);
+    let ca_dir = first_crl.path.parent().expect("ca dir").to_path_buf();
+    openssl(
+        &ca_dir,
+        &[
+            "ca",
+            "-config",
+            &ca_dir.join("ca.cnf").to_string_lossy(),
+            "-revoke",
+            &leaf.to_string_lossy(),
+        ],
+    );
+    let revoking = make_crl(&ws, &root);
+    let source = ws.path("crl-source");
+    std::fs::create_dir(&source).expect("source dir");
+    std::fs::copy(&revoking.path, source.join("revoking.pem")).expect("copy crl");
+    vecs_on_db(
+        &m.db,
+        &["trust-source", "set", "--dir", &source.to_string_lossy()],
+    )
+    .ok();
+    vecs_on_db(&m.db, &["force-refresh"]).ok();
+    let (issuer_hash, issuer_old) = (hash.clone(), old_hash.clone());
+    let took = wait_for(POLL_LIMIT, || {
+        capath.join(format!("{issuer_hash}.r0")).exists()
+            && capath.join(format!("{issuer_old}.r0")).exists()
+    });
+    assert!(took.is_some(), "no .r0 files: {:?}", names_in(&capath));
+    assert_eq!(
+        std::fs::read(capath.join(format!("{hash}.r0"))).expect("read crl"),
+        revoking.pem
+    );
+    let (ok, out) = verify(&capath, &leaf, true);
+    assert!(!ok, "a revoked certificate verified: {out}");
+    assert!(out.contains("certificate revoked"), "{out}");
+}
+
+#[test]
+fn tls_clients_trust_what_the_store_trusts() {
+    let ws = Workspace::new();
+    let root = make_root(&ws, "tls-root");
+    let (leaf, leaf_key) = leaf_for(&ws, &root, "tls-leaf");
+    let (root_cert, leaf_cert, leaf_key_path) = (
+        root.cert.to_string_lossy().into_owned(),
+        leaf.to_string_lossy().into_owned(),
+        leaf_key.to_string_lossy().into_owned(),
+    );
+    let m = Mounted::start(MountSpec::default().before_mount(move |db| {
+        vecs_on_db(
+            db,
+            &[
+                "entry",
+                "create",
+                "--store",
+                "TRUSTED_ROOTS",
+                "--cert",
+                &root_cert,
+            ],
+        )
+        .ok();
+        vecs_on_db(
+            db,
+            &[
+                "entry",
+                "create",
+                "--store",
+                "MACHINE_SSL_CERT",
+                "--alias",
+                "__MACHINE_CERT",
+                "--cert",
+                &leaf_cert,
+                "--key",
+                &leaf_key_path,
+            ],
+        )
+        .ok();
+    }));
+    let capath = m.path("TRUSTED_ROOTS");
+    let server = TlsServer::start(
+        &m.path(&format!("{PAIR}/cert.pem")),
+        &m.path(&format!("{PAIR}/key.pem")),
+    );
+    let (code, out) = server.curl(&capath);
+    assert_eq!(code, 0, "curl --capath with the root in the store: {out}");
+    let python = server.python(&capath);
+    assert!(python.starts_with("OK"), "python ssl capath=: {python}");
+
+    // The root leaves the store: it leaves the CApath, and curl no longer trusts the server.
+    let (hash, _) = subject_hashes(&root.cert);
+    vecs_on_db(
+        &m.db,
+        &[
+            "entry",
+            "delete",
+            "--store",
+            "TRUSTED_ROOTS",
+            "--alias",
+            &root.sha1,
+            "-y",
+        ],
+    )
+    .ok();
+    let gone = wait_for(POLL_LIMIT, || !capath.join(format!("{hash}.0")).exists());
+    assert!(
+        gone.is_some(),
+        "{hash}.0 still there: {:?}",
+        names_in(&capath)
+    );
+    let (code, out) = server.curl(&capath);
+    assert_eq!(code, 60, "curl without the root: {out}");
+    let python = server.python(&capath);
+    assert!(
+        python.starts_with("FAILED"),
+        "python ssl without the root: {python}"
+    );
+
+    // And back.
+    vecs_on_db(
+        &m.db,
+        &[
+            "entry",
+            "create",
+            "--store",
+            "TRUSTED_ROOTS",
+            "--cert",
+            &root.cert.to_string_lossy(),
+        ],
+    )
+    .ok();
+    let back = wait_for(POLL_LIMIT, || capath.join(format!("{hash}.0")).exists());
+    assert!(back.is_some(), "{hash}.0 not back: {:?}", names_in(&capath));
+    println!(
+        "CApath follows vecs-cli: gone after {:?}, back after {:?}",
+        gone.unwrap_or_default(),
+        back.unwrap_or_default()
+    );
+    let (code, out) = server.curl(&capath);
+    assert_eq!(code, 0, "curl with the root back: {out}");
+}
