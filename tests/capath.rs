@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use common::trust::{make_crl, make_root, material_dir, Root};
 use common::{openssl, run_command, vecs_on_db, Workspace};
-use mount::{wait_for, MountSpec, Mounted};
+use mount::{wait_for, xattr, MountSpec, Mounted};
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// The contract: a change through vecs-cli shows in the mount within a second; polls go on
@@ -100,6 +100,25 @@ fn verify(capath: &Path, leaf: &Path, crl_check: bool) -> (bool, String) {
     cmd.arg(leaf);
     let (status, out) = run_command(&mut cmd, COMMAND_TIMEOUT);
     (status.success(), out)
+}
+
+/// The generated files of a directory, as its `user.vecs.generated` xattr names them (they
+/// are found by name but not listed); empty when it has none.
+fn generated_in(dir: &Path) -> Vec<String> {
+    let value = xattr(dir, "user.vecs.generated")
+        .unwrap_or_else(|e| panic!("getxattr user.vecs.generated of {}: {e}", dir.display()));
+    let Some(value) = value else {
+        return Vec::new();
+    };
+    let names: Vec<String> = value.split(' ').map(str::to_string).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "sorted, joined by single spaces: {value:?}");
+    assert!(
+        names.iter().all(|n| !n.is_empty()),
+        "single spaces: {value:?}"
+    );
+    names
 }
 
 fn names_in(dir: &Path) -> Vec<String> {
@@ -199,28 +218,21 @@ fn trusted_roots_is_an_openssl_capath_with_crls() {
     let (leaf, _) = leaf_for(&ws, &root, "capath-leaf");
     let root_cert = root.cert.to_string_lossy().into_owned();
     let m = Mounted::start(MountSpec::default().before_mount(move |db| {
-        vecs_on_db(
-            db,
-            &[
-                "entry",
-                "create",
-                "--store",
-                "TRUSTED_ROOTS",
-                "--cert",
-                &root_cert,
-            ],
-        )
-        .ok();
+        common::add_root(db, std::path::Path::new(&root_cert));
     }));
     let capath = m.path("TRUSTED_ROOTS");
     let (hash, old_hash) = subject_hashes(&root.cert);
-    let names = names_in(&capath);
-    for name in [
+    // `ls` shows the root's alias only (rm -r, tar and rsync see nothing they cannot write
+    // back); the generated files are found by name and named by `user.vecs.generated`.
+    assert_eq!(names_in(&capath), [root.sha1.as_str()], "ls TRUSTED_ROOTS");
+    let mut expected = vec![
         format!("{hash}.0"),
         format!("{old_hash}.0"),
-        "ca-bundle.pem".into(),
-    ] {
-        assert!(names.contains(&name), "{name} missing from {names:?}");
+        "ca-bundle.pem".to_string(),
+    ];
+    expected.sort();
+    assert_eq!(generated_in(&capath), expected, "user.vecs.generated");
+    for name in expected {
         let path = capath.join(&name);
         let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
         assert_eq!(mode & 0o777, 0o444, "{name}: mode {mode:o}");
@@ -299,6 +311,16 @@ fn trusted_roots_is_an_openssl_capath_with_crls() {
         std::fs::read(capath.join(format!("{hash}.r0"))).expect("read crl"),
         revoking.pem
     );
+    let mut expected = vec![
+        format!("{hash}.0"),
+        format!("{old_hash}.0"),
+        format!("{hash}.r0"),
+        format!("{old_hash}.r0"),
+        "ca-bundle.pem".to_string(),
+    ];
+    expected.sort();
+    assert_eq!(generated_in(&capath), expected, "with the CRL's files");
+    assert_eq!(names_in(&capath), [root.sha1.as_str()], "still not listed");
     let (ok, out) = verify(&capath, &leaf, true);
     assert!(!ok, "a revoked certificate verified: {out}");
     assert!(out.contains("certificate revoked"), "{out}");
@@ -315,34 +337,12 @@ fn tls_clients_trust_what_the_store_trusts() {
         leaf_key.to_string_lossy().into_owned(),
     );
     let m = Mounted::start(MountSpec::default().before_mount(move |db| {
-        vecs_on_db(
+        common::add_root(db, std::path::Path::new(&root_cert));
+        common::add_machine_pair(
             db,
-            &[
-                "entry",
-                "create",
-                "--store",
-                "TRUSTED_ROOTS",
-                "--cert",
-                &root_cert,
-            ],
-        )
-        .ok();
-        vecs_on_db(
-            db,
-            &[
-                "entry",
-                "create",
-                "--store",
-                "MACHINE_SSL_CERT",
-                "--alias",
-                "__MACHINE_CERT",
-                "--cert",
-                &leaf_cert,
-                "--key",
-                &leaf_key_path,
-            ],
-        )
-        .ok();
+            std::path::Path::new(&leaf_cert),
+            std::path::Path::new(&leaf_key_path),
+        );
     }));
     let capath = m.path("TRUSTED_ROOTS");
     let server = TlsServer::start(
@@ -405,4 +405,83 @@ fn tls_clients_trust_what_the_store_trusts() {
     );
     let (code, out) = server.curl(&capath);
     assert_eq!(code, 0, "curl with the root back: {out}");
+}
+
+/// The public key of the certificate and of the key in one PEM file, by openssl: equal when
+/// the file holds a matching pair.
+fn pair_public_keys(file: &Path) -> (String, String) {
+    let path = file.to_string_lossy().into_owned();
+    let from_cert = openssl(Path::new("/"), &["x509", "-in", &path, "-noout", "-pubkey"]);
+    let from_key = openssl(Path::new("/"), &["pkey", "-in", &path, "-pubout"]);
+    (from_cert, from_key)
+}
+
+/// bundle.pem holds the live key and chain in one file: a server that loads it in one read
+/// always gets a matching pair, before, during (one half written) and after a rotation.
+#[test]
+fn bundle_pem_is_always_a_matching_pair() {
+    let ws = Workspace::new();
+    let root = make_root(&ws, "bundle-root");
+    let (first, first_key) = leaf_for(&ws, &root, "bundle-first");
+    let (second, second_key) = leaf_for(&ws, &root, "bundle-second");
+    let (root_cert, cert, key) = (
+        root.cert.to_string_lossy().into_owned(),
+        first.to_string_lossy().into_owned(),
+        first_key.to_string_lossy().into_owned(),
+    );
+    let m = Mounted::start(MountSpec::default().before_mount(move |db| {
+        common::add_root(db, std::path::Path::new(&root_cert));
+        common::add_machine_pair(db, std::path::Path::new(&cert), std::path::Path::new(&key));
+    }));
+    let dir = m.path(PAIR);
+    let bundle = dir.join("bundle.pem");
+    // Found by name, not listed: named by the alias directory's `user.vecs.generated`.
+    assert_eq!(names_in(&dir), ["cert.pem", "key.pem"], "ls {PAIR}");
+    assert_eq!(
+        generated_in(&dir),
+        ["bundle.pem"],
+        "user.vecs.generated of {PAIR}"
+    );
+    let mode = std::fs::metadata(&bundle)
+        .expect("stat")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "bundle.pem holds a key: mode {mode:o}");
+    let mut expected = std::fs::read(dir.join("key.pem")).expect("key.pem");
+    expected.extend(std::fs::read(dir.join("cert.pem")).expect("cert.pem"));
+    assert_eq!(std::fs::read(&bundle).expect("bundle.pem"), expected);
+    let (a, b) = pair_public_keys(&bundle);
+    assert_eq!(a, b, "the bundle's certificate and key match");
+    let refused = std::fs::write(&bundle, b"x").expect_err("write bundle.pem");
+    assert_eq!(refused.raw_os_error(), Some(libc::EPERM), "{refused}");
+    let refused = std::fs::remove_file(&bundle).expect_err("rm bundle.pem");
+    assert_eq!(refused.raw_os_error(), Some(libc::EPERM), "{refused}");
+
+    // A TLS server loading both from the one file.
+    let server = TlsServer::start(&bundle, &bundle);
+    let (code, out) = server.curl(&m.path("TRUSTED_ROOTS"));
+    assert_eq!(
+        code, 0,
+        "curl against s_server -cert/-key bundle.pem: {out}"
+    );
+    drop(server);
+
+    // Rotation with two writes: the bundle stays the old pair until the second half lands.
+    let first_public = pair_public_keys(&bundle).0;
+    std::fs::write(
+        dir.join("cert.pem"),
+        std::fs::read(&second).expect("second"),
+    )
+    .expect("write the new certificate");
+    let (a, b) = pair_public_keys(&bundle);
+    assert_eq!(a, b, "between the two writes the bundle is still a pair");
+    assert_eq!(a, first_public, "and still the live (old) pair");
+    std::fs::write(
+        dir.join("key.pem"),
+        std::fs::read(&second_key).expect("second key"),
+    )
+    .expect("write the new key");
+    let (a, b) = pair_public_keys(&bundle);
+    assert_eq!(a, b, "after the rotation the bundle is a pair");
+    assert_ne!(a, first_public, "the new one");
 }

@@ -39,6 +39,8 @@ struct Material {
     /// A leaf certificate issued by `ca`, and the CA certificate.
     leaf: Pair,
     ca: Vec<u8>,
+    /// `openssl x509 -hash` and `-subject_hash_old` of `ca`: its CApath names in TRUSTED_ROOTS.
+    ca_hashes: (String, String),
     /// An EC key that matches no certificate here.
     lone_key: Vec<u8>,
     /// A key of a kind the store does not support.
@@ -143,6 +145,22 @@ fn make_material() -> Material {
         "leaf.crt",
     ]);
     let crl = common::gencrl(&dir.join("ca"), &dir.join("ca.crt"), &dir.join("ca.key"));
+    let hashes = common::openssl(
+        dir,
+        &[
+            "x509",
+            "-in",
+            "ca.crt",
+            "-noout",
+            "-hash",
+            "-subject_hash_old",
+        ],
+    );
+    let mut hashes = hashes.lines().map(str::to_string);
+    let ca_hashes = (
+        hashes.next().expect("subject hash"),
+        hashes.next().expect("old subject hash"),
+    );
 
     ssl(&["genpkey", "-algorithm", "ED448", "-out", "ed448.key"]);
     ssl(&["genpkey", "-algorithm", "ED25519", "-out", "twin.key"]);
@@ -175,6 +193,7 @@ fn make_material() -> Material {
             key: read("leaf.key"),
         },
         ca: read("ca.crt"),
+        ca_hashes,
         lone_key: lone.key,
         ed448: read("ed448.key"),
         crl: std::fs::read(&crl).expect("read the CRL"),
@@ -203,6 +222,11 @@ fn canonical_key(pem: &[u8]) -> Vec<u8> {
 
 fn concat(parts: &[&[u8]]) -> Vec<u8> {
     parts.iter().flat_map(|p| p.iter().copied()).collect()
+}
+
+/// What bundle.pem of a Private Key entry holds: the stored key, then the stored chain.
+fn bundle_of(key: &[u8], chain: &[u8]) -> Vec<u8> {
+    concat(&[&canonical_key(key), &canonical_cert(chain)])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -392,6 +416,52 @@ impl Fx {
         Ok(String::from_utf8(value).expect("xattr values are text"))
     }
 
+    /// The names of the extended attributes of `path` (listxattr).
+    fn xattr_names(&self, c: Caller, path: &str) -> FsResult<Vec<String>> {
+        let ino = self.ino(c, path)?;
+        Ok(self
+            .fs
+            .listxattr(&c, ino)?
+            .iter()
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect())
+    }
+
+    /// The files generated in the directory `path` and found by name only (readdir does not
+    /// list them): `user.vecs.generated`, listed by listxattr, and none of them in readdir.
+    #[track_caller]
+    fn generated_in(&self, c: Caller, path: &str) -> Vec<String> {
+        let value = self
+            .xattr(c, path, "user.vecs.generated")
+            .unwrap_or_else(|e| panic!("user.vecs.generated of {path}: {e}"));
+        let listed = self.xattr_names(c, path).unwrap();
+        assert!(
+            listed.iter().any(|n| n == "user.vecs.generated"),
+            "listxattr {path}: {listed:?}"
+        );
+        let names: Vec<String> = value.split(' ').map(str::to_string).collect();
+        assert!(
+            names.iter().all(|n| !n.is_empty()),
+            "joined by single spaces: {value:?}"
+        );
+        let dir = self.ls(c, path).unwrap();
+        for name in &names {
+            assert!(!dir.contains(name), "{name} listed in {path}: {dir:?}");
+        }
+        names
+    }
+
+    /// The directory `path` has no generated files: no `user.vecs.generated`.
+    #[track_caller]
+    fn assert_no_generated(&self, c: Caller, path: &str) {
+        assert_errno(self.xattr(c, path, "user.vecs.generated"), libc::ENODATA);
+        let listed = self.xattr_names(c, path).unwrap();
+        assert!(
+            !listed.iter().any(|n| n == "user.vecs.generated"),
+            "listxattr {path}: {listed:?}"
+        );
+    }
+
     fn setattr(&self, c: Caller, path: &str, changes: SetAttr) -> FsResult<Attr> {
         let ino = self.ino(c, path)?;
         self.fs.setattr(&c, ino, &changes)
@@ -456,6 +526,12 @@ impl Fx {
             canonical_key(&pair.key),
             "key.pem of {store_alias}"
         );
+        assert_eq!(
+            self.cat(&format!("{store_alias}/bundle.pem")),
+            bundle_of(&pair.key, &pair.cert),
+            "bundle.pem of {store_alias}: the live key, then its chain"
+        );
+        assert_eq!(self.generated_in(ROOT, store_alias), ["bundle.pem"]);
         assert_eq!(self.stored_type(store, alias), Some(EntryType::PrivateKey));
         assert_eq!(self.stored_cert(store, alias), canonical_cert(&pair.cert));
         assert_eq!(
@@ -528,10 +604,13 @@ fn each_entry_type_shows_its_files() {
         names(&["epk", "pk", "sk", "tc"])
     );
     assert_eq!(fx.ls_sorted(ROOT, "machine/tc"), names(&["cert.pem"]));
+    // bundle.pem is not listed (cp -r, tar, rsync and rm -r see only what they can write
+    // back or remove): the directory's `user.vecs.generated` names it.
     assert_eq!(
         fx.ls_sorted(ROOT, "machine/pk"),
         names(&["cert.pem", "key.pem"])
     );
+    assert_eq!(fx.generated_in(ROOT, "machine/pk"), ["bundle.pem"]);
     assert_eq!(fx.ls_sorted(ROOT, "machine/sk"), names(&["key.pem"]));
     assert_eq!(
         fx.ls_sorted(ROOT, "machine/epk"),
@@ -546,6 +625,7 @@ fn each_entry_type_shows_its_files() {
         ("machine/tc/cert.pem", canonical_cert(&m.a.cert)),
         ("machine/pk/cert.pem", canonical_cert(&m.b.cert)),
         ("machine/pk/key.pem", canonical_key(&m.b.key)),
+        ("machine/pk/bundle.pem", bundle_of(&m.b.key, &m.b.cert)),
         ("machine/sk/key.pem", b"s3cret\n".to_vec()),
         ("machine/epk/cert.pem", canonical_cert(&m.rsa.cert)),
         (
@@ -569,9 +649,42 @@ fn each_entry_type_shows_its_files() {
         "{epk}"
     );
 
-    // key.pem is private; the alias and store are directories.
+    // Only an unencrypted Private Key entry has a bundle.pem.
+    for alias in ["tc", "sk", "epk"] {
+        let path = format!("machine/{alias}/bundle.pem");
+        assert_errno(fx.lookup(ROOT, &path), libc::ENOENT);
+        fx.assert_no_generated(ROOT, &format!("machine/{alias}"));
+    }
+    assert_errno(
+        fx.lookup(ROOT, &format!("{crl_dir}/bundle.pem")),
+        libc::ENOENT,
+    );
+    fx.assert_no_generated(ROOT, &crl_dir);
+    fx.assert_no_generated(ROOT, "machine");
+
+    // bundle.pem is computed: found by name, but written, removed, moved or chmod-ed by no one.
+    let bundle = "machine/pk/bundle.pem";
+    let before = fx.generation();
+    assert_errno(fx.write(ROOT, bundle, &m.a.cert), libc::EPERM);
+    assert_errno(fx.unlink(ROOT, bundle), libc::EPERM);
+    assert_errno(fx.rename(ROOT, bundle, "machine/pk/moved", 0), libc::EPERM);
+    let chmod = SetAttr {
+        perm: Some(0o644),
+        ..SetAttr::default()
+    };
+    assert_errno(fx.setattr(ROOT, bundle, chmod), libc::EPERM);
+    assert_eq!(fx.generation(), before, "nothing was committed");
+    assert_eq!(fx.cat(bundle), bundle_of(&m.b.key, &m.b.cert), "unchanged");
+    assert_errno(fx.lookup(ROOT, "machine/pk/moved"), libc::ENOENT);
+    assert_eq!(
+        fx.ls_sorted(ROOT, "machine/pk"),
+        names(&["cert.pem", "key.pem"])
+    );
+
+    // key.pem and bundle.pem are private; the alias and store are directories.
     for path in [
         "machine/pk/key.pem",
+        "machine/pk/bundle.pem",
         "machine/sk/key.pem",
         "machine/epk/key.pem",
     ] {
@@ -813,6 +926,11 @@ fn a_single_pem_with_key_and_chain_replaces_the_pair_at_once() {
             fx.cat(&format!("{alias}/key.pem")),
             canonical_key(&m.leaf.key)
         );
+        assert_eq!(
+            fx.cat(&format!("{alias}/bundle.pem")),
+            concat(&[&canonical_key(&m.leaf.key), &chain]),
+            "{file}"
+        );
         let (_, alias) = split(&alias);
         assert_eq!(fx.stored_cert("machine", alias), chain);
         assert_eq!(fx.stored_pending("machine", alias), None);
@@ -827,6 +945,11 @@ fn a_single_pem_with_key_and_chain_replaces_the_pair_at_once() {
     assert_eq!(
         fx.ls_sorted(ROOT, "machine/fresh"),
         names(&["cert.pem", "key.pem"])
+    );
+    assert_eq!(fx.generated_in(ROOT, "machine/fresh"), ["bundle.pem"]);
+    assert_eq!(
+        fx.cat("machine/fresh/bundle.pem"),
+        concat(&[&canonical_key(&m.leaf.key), &chain])
     );
 }
 
@@ -1432,6 +1555,7 @@ fn a_read_grant_lets_a_user_read_but_not_write() {
         fx.ls_sorted(nobody, "machine/pair"),
         names(&["cert.pem", "key.pem"])
     );
+    assert_eq!(fx.generated_in(nobody, "machine/pair"), ["bundle.pem"]);
     assert_eq!(
         fx.read(nobody, "machine/pair/cert.pem").unwrap(),
         canonical_cert(&m.a.cert)
@@ -1440,6 +1564,10 @@ fn a_read_grant_lets_a_user_read_but_not_write() {
     assert_eq!(
         fx.read(nobody, "machine/pair/key.pem").unwrap(),
         canonical_key(&m.a.key)
+    );
+    assert_eq!(
+        fx.read(nobody, "machine/pair/bundle.pem").unwrap(),
+        bundle_of(&m.a.key, &m.a.cert)
     );
 
     let before = fx.generation();
@@ -1498,20 +1626,42 @@ fn everyone_may_read_trusted_roots() {
             .unwrap();
     });
     let anyone = user(4321);
-    // Besides the alias: the CApath names of the root (current and old hash) and the bundle.
-    let listing = fx.ls(anyone, "TRUSTED_ROOTS").unwrap();
-    assert_eq!(listing.len(), 4, "{listing:?}");
-    assert_eq!(listing[0], alias);
-    assert!(
-        listing[1..]
-            .iter()
-            .all(|n| vecsfs::store::names::is_generated_name(n)),
-        "{listing:?}"
-    );
+    // The listing holds the alias only; the CApath names of the root (current and old hash)
+    // and the bundle are found by name, and named, sorted, by `user.vecs.generated`.
+    assert_eq!(fx.ls(anyone, "TRUSTED_ROOTS").unwrap(), [alias.clone()]);
+    let generated = fx.generated_in(anyone, "TRUSTED_ROOTS");
+    let (hash, old_hash) = &m.ca_hashes;
+    let mut expected = vec![
+        format!("{hash}.0"),
+        format!("{old_hash}.0"),
+        "ca-bundle.pem".to_string(),
+    ];
+    expected.sort();
+    assert_eq!(generated, expected);
     assert_eq!(
-        fx.read(anyone, "TRUSTED_ROOTS/ca-bundle.pem").unwrap(),
-        canonical_cert(&m.ca)
+        fx.xattr(anyone, "TRUSTED_ROOTS", "user.vecs.generated")
+            .unwrap(),
+        expected.join(" ")
     );
+    for name in &generated {
+        assert!(vecsfs::store::names::is_generated_name(name), "{name}");
+        let path = format!("TRUSTED_ROOTS/{name}");
+        let attr = fx.lookup(anyone, &path).unwrap();
+        assert_eq!(attr.kind, NodeKind::File, "{path}");
+        assert_eq!(attr.perm, 0o444, "{path}");
+        assert_eq!(attr.size, canonical_cert(&m.ca).len() as u64, "{path}");
+        assert_eq!(
+            fx.read(anyone, &path).unwrap(),
+            canonical_cert(&m.ca),
+            "{path}"
+        );
+        // Computed: nobody writes or removes them, root neither.
+        assert_errno(fx.write(ROOT, &path, &m.a.cert), libc::EPERM);
+        assert_errno(fx.unlink(ROOT, &path), libc::EPERM);
+        assert_eq!(fx.cat(&path), canonical_cert(&m.ca), "{path} unchanged");
+    }
+    // The alias directory of a trusted root has no generated file.
+    fx.assert_no_generated(anyone, &format!("TRUSTED_ROOTS/{alias}"));
     let path = format!("TRUSTED_ROOTS/{alias}/cert.pem");
     assert_eq!(fx.read(anyone, &path).unwrap(), canonical_cert(&m.ca));
     assert_eq!(fx.lookup(anyone, &path).unwrap().perm, 0o644);
@@ -1802,8 +1952,28 @@ fn after_a_rename_the_source_inode_names_the_target() {
     let dir = fx.ino(ROOT, "machine/old").unwrap();
     let cert = fx.ino(ROOT, "machine/old/cert.pem").unwrap();
     fx.rename(ROOT, "machine/old", "machine/new", 0).unwrap();
-    let listing = fx.fs.readdir(&ROOT, dir).map(|l| l.len());
-    assert_eq!(listing, Ok(4), "readdir of the moved directory's node id");
+    let names_of = |ino: Ino| -> FsResult<Vec<String>> {
+        Ok(fx
+            .fs
+            .readdir(&ROOT, ino)?
+            .iter()
+            .map(|e| e.name.to_string_lossy().into_owned())
+            .collect())
+    };
+    let listing = names_of(dir);
+    let target = names_of(fx.ino(ROOT, "machine/new").unwrap());
+    assert!(
+        listing.is_ok(),
+        "readdir of the moved directory's node id: {listing:?}"
+    );
+    assert_eq!(
+        listing, target,
+        "readdir of the moved directory's node id lists the target"
+    );
+    let listing = listing.unwrap();
+    for file in ["cert.pem", "key.pem"] {
+        assert!(listing.contains(&file.to_string()), "{file} in {listing:?}");
+    }
     let opened = fx.fs.open(&ROOT, cert, libc::O_RDONLY);
     assert!(
         opened.is_ok(),

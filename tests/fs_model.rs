@@ -169,6 +169,8 @@ fn matches(key: usize, cert: usize) -> bool {
 enum File {
     Cert,
     Key,
+    /// A Private Key entry's key then its chain, computed and read-only.
+    Bundle,
 }
 
 impl File {
@@ -176,6 +178,7 @@ impl File {
         match self {
             File::Cert => "cert.pem",
             File::Key => "key.pem",
+            File::Bundle => "bundle.pem",
         }
     }
 }
@@ -231,6 +234,7 @@ struct Alias {
 }
 
 impl Alias {
+    /// The files the alias directory lists, and their bytes.
     fn files(&self) -> Vec<(File, Vec<u8>)> {
         let m = material();
         match self.live {
@@ -241,6 +245,18 @@ impl Alias {
                 (File::Key, m.canonical_keys[key].clone()),
             ],
             Live::Secret(s) => vec![(File::Key, s.bytes())],
+        }
+    }
+
+    /// bundle.pem: found by name but not listed, only in a Private Key entry's directory. It
+    /// is always the live pair (the key, then its chain), never a pending half.
+    fn bundle(&self) -> Option<Vec<u8>> {
+        let m = material();
+        match self.live {
+            Live::Private { cert, key } => {
+                Some([m.canonical_keys[key].as_slice(), &m.canonical_certs[cert]].concat())
+            }
+            _ => None,
         }
     }
 
@@ -260,6 +276,10 @@ impl Alias {
 
     /// A commit of `content` to `file`, as the contract's write table and pair rotation say.
     fn write(&mut self, file: File, content: Content) -> Result<(), i32> {
+        // bundle.pem is computed: it is never written (nor created where there is none).
+        if file == File::Bundle {
+            return Err(libc::EPERM);
+        }
         // A single PEM holding the key and the chain replaces the pair at once.
         if let Content::Bundle(i) = content {
             self.set(Live::Private { cert: i, key: i });
@@ -274,6 +294,7 @@ impl Alias {
                 Ok(())
             }
             File::Key => self.write_key(content),
+            File::Bundle => unreachable!("refused above"),
         }
     }
 
@@ -344,6 +365,7 @@ impl Alias {
             (Live::Private { key, .. }, File::Cert) => Live::Secret(Secret::Canonical(key)),
             // The entry is gone; the directory stays, as on any filesystem.
             (Live::Trusted { .. }, File::Cert) | (Live::Secret(_), File::Key) => Live::Empty,
+            (Live::Private { .. }, File::Bundle) => return Err(libc::EPERM),
             _ => return Err(libc::ENOENT),
         };
         // A pending half survives the removal of the other half (`install` removes the old
@@ -795,6 +817,7 @@ impl Sut {
                 }
             }
             let ino = self.ino(&[s, a]).map_err(|e| e.to_string())?;
+            self.check_bundle(s, a, ino, alias)?;
             let pending = self
                 .fs
                 .getxattr(&ROOT, ino, OsStr::new("user.vecs.pending"));
@@ -809,6 +832,56 @@ impl Sut {
                     "pending xattr of {s}/{a}: {pending:?}, model {alias:?}"
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// bundle.pem, by path (it is not listed): the model's bytes, mode 0600, and named by the
+    /// `user.vecs.generated` xattr of the alias directory; absent (ENOENT, no xattr) elsewhere.
+    fn check_bundle(&self, s: &str, a: &str, ino: Ino, alias: &Alias) -> Result<(), String> {
+        let path = format!("{s}/{a}/bundle.pem");
+        let looked_up = self.fs.lookup(&ROOT, ino, OsStr::new("bundle.pem"));
+        let generated = self
+            .fs
+            .getxattr(&ROOT, ino, OsStr::new("user.vecs.generated"));
+        let listed = self
+            .fs
+            .listxattr(&ROOT, ino)
+            .map_err(|e| format!("listxattr {s}/{a}: {e}"))?;
+        let names_it = listed.iter().any(|n| n == "user.vecs.generated");
+        let Some(content) = alias.bundle() else {
+            if !matches!(&looked_up, Err(e) if e.errno == libc::ENOENT) {
+                return Err(format!("lookup of {path}: {looked_up:?}, model {alias:?}"));
+            }
+            if !matches!(&generated, Err(e) if e.errno == libc::ENODATA) || names_it {
+                return Err(format!(
+                    "generated xattr of {s}/{a}: {generated:?} (listed: {listed:?}), model {alias:?}"
+                ));
+            }
+            return Ok(());
+        };
+        let attr = looked_up.map_err(|e| format!("lookup of {path}: {e}, model {alias:?}"))?;
+        if attr.perm != 0o600 || attr.size != content.len() as u64 {
+            return Err(format!(
+                "{path}: mode {:o}, size {} (model: 0600, {})",
+                attr.perm,
+                attr.size,
+                content.len()
+            ));
+        }
+        let read = self
+            .read(&[s, a, "bundle.pem"])
+            .map_err(|e| format!("read {path}: {e}"))?;
+        if read != content {
+            return Err(format!(
+                "{path} holds other bytes than the model's {alias:?}:\n{}",
+                String::from_utf8_lossy(&read)
+            ));
+        }
+        if generated.as_deref() != Ok(b"bundle.pem".as_slice()) || !names_it {
+            return Err(format!(
+                "generated xattr of {s}/{a}: {generated:?} (listed: {listed:?}), model {alias:?}"
+            ));
         }
         Ok(())
     }
@@ -872,7 +945,11 @@ fn content() -> impl Strategy<Value = Content> {
 }
 
 fn file() -> impl Strategy<Value = File> {
-    prop_oneof![Just(File::Cert), Just(File::Key)]
+    prop_oneof![
+        4 => Just(File::Cert),
+        4 => Just(File::Key),
+        1 => Just(File::Bundle),
+    ]
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -988,8 +1065,15 @@ fn known_sequences_agree_with_the_model() {
         Op::Write(0, 0, Cert, C::Cert(1)),
         Op::Write(0, 0, Key, C::Pkcs1),
         Op::Write(0, 0, Key, C::Key(2)),
+        // Key 2 waits as the pending half: bundle.pem is still the live pair 1, and it can be
+        // neither written, replaced through a temporary file, nor removed.
+        Op::Write(0, 0, File::Bundle, C::Bundle(2)),
+        Op::WriteViaTemp(0, 0, File::Bundle, C::Bundle(0)),
+        Op::Unlink(0, 0, File::Bundle),
         Op::Write(0, 0, Cert, C::Cert(2)),
         Op::Unlink(0, 0, Cert),
+        Op::Unlink(0, 0, File::Bundle),
+        Op::Write(0, 0, File::Bundle, C::Bundle(2)),
         Op::Write(0, 0, Cert, C::Cert(3)),
         Op::Write(0, 0, Cert, C::Cert(2)),
         Op::Rename {

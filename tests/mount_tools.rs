@@ -14,7 +14,7 @@ use std::process::{Command, ExitStatus};
 use std::time::Duration;
 
 use common::{gencrl, identity, openssl, run_command, Identity, KeyKind, Workspace};
-use mount::{MountSpec, Mounted};
+use mount::{xattr, MountSpec, Mounted};
 
 /// The longest any one tool may run.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -177,7 +177,7 @@ impl Cli<'_> {
     }
 }
 
-/// The files the mount shows for an entry type (filesystem.md, "Layout").
+/// The files the mount lists for an entry type (filesystem.md, "Layout").
 fn files_of(entry_type: Option<&str>) -> BTreeSet<String> {
     names(match entry_type {
         Some("Private Key") | Some("Encrypted Private Key") => &["cert.pem", "key.pem"],
@@ -188,22 +188,56 @@ fn files_of(entry_type: Option<&str>) -> BTreeSet<String> {
     })
 }
 
+/// The read-only files the mount generates for an entry type: found by name (stat, cat) but
+/// not listed, and named by the directory's `user.vecs.generated` xattr.
+fn generated_of(entry_type: Option<&str>) -> BTreeSet<String> {
+    names(match entry_type {
+        Some("Private Key") => &["bundle.pem"],
+        _ => &[],
+    })
+}
+
 /// What `cat` shows of the alias is what vecs-cli says the store holds, file for file, and
-/// the alias directory holds nothing else.
+/// the alias directory lists nothing else; its generated files (bundle.pem) are served by
+/// path and named by `user.vecs.generated`.
 #[track_caller]
 fn assert_served(m: &Mounted, cli: &Cli, store: &str, alias: &str) {
     let entry_type = cli.entry_type(store, alias);
     let dir = at(m, &format!("{store}/{alias}"));
     let files = files_of(entry_type.as_deref());
+    let generated = generated_of(entry_type.as_deref());
     assert_eq!(
         listing(m, &dir),
         files,
         "ls -A {dir} for a {entry_type:?} entry"
     );
-    for file in files {
+    let named = xattr(Path::new(&dir), "user.vecs.generated")
+        .unwrap_or_else(|e| panic!("getxattr user.vecs.generated of {dir}: {e}"));
+    let expected = (!generated.is_empty()).then(|| generated.iter().cloned().collect::<Vec<_>>());
+    assert_eq!(
+        named,
+        expected.map(|names| names.join(" ")),
+        "user.vecs.generated of {dir} for a {entry_type:?} entry"
+    );
+    if generated.is_empty() {
+        let absent = format!("{dir}/bundle.pem");
+        fails(
+            m,
+            &mut tool("stat", &[&absent]),
+            "No such file or directory",
+        );
+    }
+    for file in &generated {
+        let path = format!("{dir}/{file}");
+        let mode = ok(m, &mut tool("stat", &["-c", "%a", &path]));
+        assert_eq!(mode.trim(), "600", "stat -c %a {path}: it holds the key");
+    }
+    for file in files.into_iter().chain(generated) {
         let path = format!("{dir}/{file}");
         let stored = match file.as_str() {
             "key.pem" => cli.key(store, alias),
+            // The key, then its chain: one read gets a matching pair.
+            "bundle.pem" => cli.key(store, alias) + &cli.cert(store, alias),
             _ => cli.cert(store, alias),
         };
         assert_eq!(ok(m, &mut tool("cat", &[&path])), stored, "cat {path}");

@@ -76,6 +76,11 @@ pub enum Command {
     ForceRefresh,
     /// vecsfs's addition: where the trust sync reads (`trust-source set|show|unset`).
     TrustSource(TrustSourceCommand),
+    /// vecsfs's addition: expiring certificates, pending halves, the sync (`status`).
+    Status {
+        days: Option<String>,
+        json: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,6 +167,22 @@ pub fn parse(args: &[String]) -> Result<Invocation, UsageError> {
         "store" => parse_store(rest),
         "entry" => parse_entry(rest),
         "trust-source" => parse_trust_source(rest),
+        "status" => {
+            let grammar = Grammar {
+                values: &["--days"],
+                flags: &["--json"],
+                wins: Wins::Last,
+                dangling_is_error: true,
+            };
+            let opts = read_options(rest, &grammar)?;
+            Ok(local(
+                Command::Status {
+                    days: opts.value("--days"),
+                    json: opts.flag("--json"),
+                },
+                opts.db(),
+            ))
+        }
         "force-refresh" => {
             let opts = read_options(rest, &entry_grammar(&REMOTE, &[]))?;
             Ok(Invocation {

@@ -98,6 +98,23 @@ impl Session<'_, '_> {
                     .ok_or(Failure::code(code::VECS_GENERIC_FILE_IO))?;
                 super::trust::force_refresh(io, *uid, db)
             }
+            Command::Status { days, json } => {
+                let days = match days {
+                    None => super::status::DEFAULT_DAYS,
+                    Some(text) => text.parse().map_err(|_| {
+                        Failure::with_note(
+                            code::INVALID_PARAMETER,
+                            format!("Error: --days [{text}] is not a number of days \n"),
+                        )
+                    })?,
+                };
+                self.db()?;
+                let Session { io, uid, db, .. } = self;
+                let db = db
+                    .as_ref()
+                    .ok_or(Failure::code(code::VECS_GENERIC_FILE_IO))?;
+                super::status::status(io, *uid, db, days, json)
+            }
             Command::TrustSource(command) => {
                 self.db()?;
                 let Session { io, uid, db, .. } = self;

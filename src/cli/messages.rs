@@ -68,6 +68,10 @@ vecsfs differences from VMware's vecs-cli:
 \t                 --password-file FILE [--ca-file FILE] [--interval SECONDS]
 \ttrust-source set --dir PATH [--interval SECONDS]
 \ttrust-source show | unset
+\tstatus [--days N] [--json]
+\t              certificates expired or expiring within N days (default 30), pair
+\t              rotations waiting for their second half, and the trust sync, for people
+\t              or as JSON.
 \t              where TRUSTED_ROOTS and TRUSTED_ROOTS_CRLS come from (root only to
 \t              set): an LDAP directory laid out as vmdir, or a folder of PEM/DER files.
 \t              The mount daemon syncs every interval (default 60 s); entries added by

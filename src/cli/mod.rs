@@ -4,6 +4,7 @@
 mod args;
 mod commands;
 mod messages;
+mod status;
 mod trust;
 
 use std::io::{BufRead, Write};
@@ -37,6 +38,19 @@ impl Failure {
             note: Some(note.into()),
         }
     }
+}
+
+/// Writes `text` to stdout; a closed stdout is VECS's file I/O error.
+fn print(io: &mut Io, text: &str) -> Result<(), Failure> {
+    io.stdout
+        .write_all(text.as_bytes())
+        .map_err(|_| Failure::code(code::VECS_GENERIC_FILE_IO))
+}
+
+/// A refusal with its reason on stderr (vecsfs's commands say why), then VMware's error line.
+fn refusal(e: crate::Error) -> Failure {
+    log::warn!("{e}");
+    Failure::with_note(e.vecs_code(), format!("Error: {e} \n"))
 }
 
 impl From<crate::Error> for Failure {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::args::{TrustSourceCommand, TrustSourceOptions};
-use super::{Failure, Io};
+use super::{print, refusal, Failure, Io};
 use crate::error::{code, Error};
 use crate::store::Database;
 use crate::sync::config::{self, LdapSource, DEFAULT_INTERVAL};
@@ -78,18 +78,6 @@ pub(super) fn force_refresh(io: &mut Io, uid: u32, db: &mut Database) -> Outcome
     text.push_str(&report.summary());
     text.push('\n');
     print(io, &text)
-}
-
-fn print(io: &mut Io, text: &str) -> Outcome {
-    io.stdout
-        .write_all(text.as_bytes())
-        .map_err(|_| Failure::code(code::VECS_GENERIC_FILE_IO))
-}
-
-/// A refusal with its reason on stderr, then VMware's error line.
-fn refusal(e: Error) -> Failure {
-    log::warn!("{e}");
-    Failure::with_note(e.vecs_code(), format!("Error: {e} \n"))
 }
 
 fn describe(source: &TrustSource) -> String {

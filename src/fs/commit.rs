@@ -70,6 +70,9 @@ impl VecsFs {
         if file == FileName::Crl {
             return Err(FsError::read_only(store));
         }
+        if !file.is_writable() {
+            return Err(super::generated_is_read_only(file.as_str()));
+        }
         // Parse before taking the database: validation needs no lock, and each parse runs once.
         let chain = crate::pki::parse_cert_chain(bytes);
         let key = crate::pki::parse_private_key(bytes);
@@ -281,6 +284,7 @@ impl VecsFs {
                     FileName::Cert => store::Half::Cert,
                     FileName::Key => store::Half::Key,
                     FileName::Crl => return Err(FsError::read_only(&store)),
+                    FileName::Bundle => return Err(super::generated_is_read_only("bundle.pem")),
                 };
                 {
                     let mut state = self.write_state();

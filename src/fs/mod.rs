@@ -396,6 +396,7 @@ impl VecsFs {
                     FileName::Cert => store::Half::Cert,
                     FileName::Key => store::Half::Key,
                     FileName::Crl => return Err(FsError::read_only(store)),
+                    FileName::Bundle => return Err(generated_is_read_only(file.as_str())),
                 };
                 self.db()?.remove_half(caller.uid, store, alias, half)?;
                 log::info!(
@@ -623,6 +624,16 @@ impl VecsFs {
         let state = self.read_state();
         let (store, alias) = match node_of(&state, ino)? {
             Node::Alias(s, a) | Node::File(s, a, _) => (s, a),
+            Node::Store(s) => {
+                // The names found by lookup only (see `nodes::children`), for discovery.
+                let store_node = nodes::store(&state.view, &s)?;
+                nodes::check_access(caller, store_node, Access::Read)?;
+                if store_node.generated.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let names: Vec<&str> = store_node.generated.keys().map(String::as_str).collect();
+                return Ok(vec![("user.vecs.generated".to_string(), names.join(" "))]);
+            }
             _ => return Ok(Vec::new()),
         };
         let store_node = nodes::store(&state.view, &store)?;
@@ -640,6 +651,28 @@ impl VecsFs {
                 if entry.from_sync { "sync" } else { "hand" }.to_string(),
             ),
         ];
+        if entry.file(FileName::Bundle).is_some() {
+            attrs.push(("user.vecs.generated".to_string(), "bundle.pem".to_string()));
+        }
+        // What `getfattr -d` shows of the certificate (the leaf of a chain).
+        let summary = entry
+            .file(FileName::Cert)
+            .and_then(|pem| crate::pki::parse_cert_chain(pem).ok())
+            .and_then(|chain| crate::pki::certificate_summary(chain.leaf_der()).ok());
+        if let Some(s) = summary {
+            let time = |t: i64| crate::daemon::status::utc(t.max(0) as u64);
+            for (name, value) in [
+                ("subject", s.subject),
+                ("issuer", s.issuer),
+                ("serial", s.serial),
+                ("sha1", s.sha1),
+                ("sha256", s.sha256),
+                ("not_before", time(s.not_before)),
+                ("not_after", time(s.not_after)),
+            ] {
+                attrs.push((format!("user.vecs.{name}"), value));
+            }
+        }
         if let Some((half, since)) = entry.pending {
             let half = if half == store::Half::Cert {
                 "cert.pem"
@@ -715,6 +748,9 @@ impl VecsFs {
         }
         if let Node::File(_, _, FileName::Crl) = node {
             return Err(FsError::meaningless("crl.pem"));
+        }
+        if let Node::File(_, _, FileName::Bundle) = node {
+            return Err(generated_is_read_only("bundle.pem"));
         }
         Ok(())
     }

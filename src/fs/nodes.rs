@@ -162,11 +162,9 @@ pub fn children(view: &View, scratch: &Scratch, node: &Node) -> Vec<(OsString, N
             for alias in scratch.empty_aliases.get(s).into_iter().flatten() {
                 out.push((names::encode(alias), Node::Alias(s.clone(), alias.clone())));
             }
-            if let Some(st) = view.store(s) {
-                for name in st.generated.keys() {
-                    out.push((name.into(), Node::Generated(s.clone(), name.clone())));
-                }
-            }
+            // Generated files are found by name (what OpenSSL's CApath lookup and a service's
+            // configured path do) but not listed: copies and backups (cp -r, tar, rsync) hold
+            // only what can be written back, and rm -r finds nothing it cannot remove.
             out
         }
         Node::Alias(s, a) => {
@@ -176,6 +174,7 @@ pub fn children(view: &View, scratch: &Scratch, node: &Node) -> Vec<(OsString, N
                 .map(|entry| {
                     entry
                         .files()
+                        .filter(|(f, _)| f.is_writable() || *f == FileName::Crl)
                         .map(|(f, _)| (f.as_str().into(), Node::File(s.clone(), a.clone(), f)))
                         .collect()
                 })
@@ -336,7 +335,7 @@ fn dir_perm(store: &StoreNode) -> u16 {
 fn file_perm(store: &StoreNode, file: FileName) -> u16 {
     let everyone_reads = everyone_mask(store) != 0;
     match file {
-        FileName::Key => 0o600,
+        FileName::Key | FileName::Bundle => 0o600,
         FileName::Cert if everyone_reads => 0o644,
         FileName::Cert => 0o600,
         FileName::Crl if everyone_reads => 0o444,

@@ -20,21 +20,35 @@ pub enum FileName {
     Cert,
     Key,
     Crl,
+    /// A Private Key entry's key and chain in one read-only file: a service that loads it in
+    /// one read always gets a matching pair.
+    Bundle,
 }
 
 impl FileName {
-    pub const ALL: [FileName; 3] = [FileName::Cert, FileName::Key, FileName::Crl];
+    pub const ALL: [FileName; 4] = [
+        FileName::Cert,
+        FileName::Key,
+        FileName::Crl,
+        FileName::Bundle,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             FileName::Cert => "cert.pem",
             FileName::Key => "key.pem",
             FileName::Crl => "crl.pem",
+            FileName::Bundle => "bundle.pem",
         }
     }
 
     pub fn parse(name: &str) -> Option<Self> {
         FileName::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+
+    /// The files a write changes the entry through (the others are computed or read-only).
+    pub fn is_writable(self) -> bool {
+        matches!(self, FileName::Cert | FileName::Key)
     }
 }
 
@@ -178,6 +192,14 @@ impl AliasNode {
                     .filter(|_| image.entry_type.has_key())
                 {
                     files.push((FileName::Key, data(key)));
+                }
+                if let (EntryType::PrivateKey, Some(key), Some(chain)) =
+                    (image.entry_type, &image.key_data, &image.cert_pem)
+                {
+                    let mut both = Zeroizing::new(Vec::with_capacity(key.len() + chain.len()));
+                    both.extend_from_slice(key);
+                    both.extend_from_slice(chain.as_bytes());
+                    files.push((FileName::Bundle, Arc::new(both)));
                 }
             }
         }

@@ -14,6 +14,7 @@ mod key_algs;
 mod key_crypt;
 mod name_hash;
 mod pem_blocks;
+mod summary;
 #[cfg(test)]
 pub(crate) mod test_support;
 mod trust;
@@ -26,6 +27,7 @@ pub use key::{
     MAX_KEY_INPUT,
 };
 pub use name_hash::{crl_issuer_hashes, subject_hashes, NameHashes};
+pub use summary::{certificate_summary, CertSummary};
 pub use trust::{parse_trust_material, TrustItem};
 
 /// What was wrong with a piece of PKI input. Mapped to VECS codes and errnos in `crate::error`.

@@ -305,6 +305,7 @@ impl Database {
             let target_store = require_access(tx, caller, to.0, Access::Write)?;
             let entry = load_entry(tx, &source_store, from.1)?
                 .ok_or_else(|| entry_not_found(&source_store, from.1))?;
+            let mut replaced = None;
             if let Some(target) = load_entry(tx, &target_store, to.1)? {
                 if target.id != entry.id {
                     if !replace {
@@ -314,12 +315,17 @@ impl Database {
                         });
                     }
                     tx.execute("DELETE FROM entries WHERE id = ?1", [target.id])?;
+                    replaced = Some(target);
                 }
             }
             tx.execute(
                 "UPDATE entries SET store_id = ?2, alias = ?3, modified_at = ?4 WHERE id = ?1",
                 params![entry.id, target_store.id, to.1, unix_now()],
             )?;
+            // After the move: restoring `bkp_<alias>` over `<alias>` swaps the two pairs.
+            if let Some(replaced) = replaced {
+                back_up_pair(tx, &target_store.name, to.1, &replaced)?;
+            }
             Ok(())
         })
     }
@@ -436,6 +442,17 @@ fn set_pair(
     key: &PrivateKey,
 ) -> Result<WriteOutcome> {
     let pem = key.to_pkcs8_pem();
+    let same = entry.cert_pem.as_deref() == Some(chain.pem())
+        && entry.key_data.as_deref().map(|k| k.as_slice()) == Some(pem.as_bytes());
+    if entry.entry_type == EntryType::PrivateKey && !same {
+        let (store, alias): (String, String) = tx.query_row(
+            "SELECT s.name, e.alias FROM entries e JOIN stores s ON s.id = e.store_id
+             WHERE e.id = ?1",
+            [entry.id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        back_up_pair(tx, &store, &alias, entry)?;
+    }
     update(
         tx,
         entry.id,
@@ -444,6 +461,43 @@ fn set_pair(
         Some(pem.as_bytes()),
     )?;
     Ok(WriteOutcome::Replaced(EntryType::PrivateKey))
+}
+
+/// VMware's certificate manager keeps the pair it replaces in BACKUP_STORE as `bkp_<alias>`:
+/// one step back, restored with `mv -T` (or vecs-cli getcert/getkey + create). A pair of
+/// BACKUP_STORE itself is not backed up, and neither is one whose backup alias would be too
+/// long, or when BACKUP_STORE was deleted (logged).
+fn back_up_pair(tx: &Transaction, store: &str, alias: &str, replaced: &EntryRow) -> Result<()> {
+    if replaced.entry_type != EntryType::PrivateKey
+        || names::canonical_store_name(store).eq_ignore_ascii_case(names::BACKUP_STORE)
+    {
+        return Ok(());
+    }
+    let backup_alias = format!("bkp_{alias}");
+    if names::check_alias(&backup_alias).is_err() {
+        log::warn!(
+            "[{store}/{alias}]: no backup of the replaced pair: [{backup_alias}] is too long"
+        );
+        return Ok(());
+    }
+    let Some(backup) = super::find_store(tx, names::BACKUP_STORE)? else {
+        log::warn!("[{store}/{alias}]: no backup of the replaced pair: BACKUP_STORE was deleted");
+        return Ok(());
+    };
+    tx.execute(
+        "DELETE FROM entries WHERE store_id = ?1 AND alias = ?2",
+        params![backup.id, backup_alias],
+    )?;
+    insert(
+        tx,
+        &backup,
+        &backup_alias,
+        EntryType::PrivateKey,
+        replaced.cert_pem.as_deref(),
+        replaced.key_data.as_deref().map(|k| k.as_slice()),
+    )?;
+    log::info!("kept the replaced pair of [{store}/{alias}] as [BACKUP_STORE/{backup_alias}]");
+    Ok(())
 }
 
 /// Keeps `data` as the entry's pending half, replacing any earlier one.

@@ -120,6 +120,44 @@ pub fn vecs_on_db(db: &Path, args: &[&str]) -> Run {
     run_with_input(cmd, b"")
 }
 
+/// `vecs-cli entry create --store TRUSTED_ROOTS --cert CERT` on `db` (the alias is the SHA-1).
+pub fn add_root(db: &Path, cert: &Path) {
+    let cert = cert.to_string_lossy();
+    vecs_on_db(
+        db,
+        &[
+            "entry",
+            "create",
+            "--store",
+            "TRUSTED_ROOTS",
+            "--cert",
+            &cert,
+        ],
+    )
+    .ok();
+}
+
+/// The machine's TLS identity: MACHINE_SSL_CERT/__MACHINE_CERT with `cert` and `key`.
+pub fn add_machine_pair(db: &Path, cert: &Path, key: &Path) {
+    let (cert, key) = (cert.to_string_lossy(), key.to_string_lossy());
+    vecs_on_db(
+        db,
+        &[
+            "entry",
+            "create",
+            "--store",
+            "MACHINE_SSL_CERT",
+            "--alias",
+            "__MACHINE_CERT",
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+        ],
+    )
+    .ok();
+}
+
 /// Runs a command with `stdin`, killing it if it outlives the test timeout.
 pub fn run_with_input(mut cmd: Command, stdin: &[u8]) -> Run {
     cmd.stdin(Stdio::piped())

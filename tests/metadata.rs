@@ -1,0 +1,106 @@
+//! What `getfattr -d` shows of an entry on a real mount: type, source and the certificate's
+//! subject, issuer, serial, fingerprints and validity, each as openssl reports it.
+
+#[path = "support/mount.rs"]
+mod mount;
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::trust::make_root;
+use common::{openssl, run_command, Workspace};
+use mount::{xattr, MountSpec, Mounted};
+
+/// `key=value` lines of `openssl x509 -noout` with `options`.
+fn openssl_field(cert: &Path, option: &str) -> String {
+    let out = openssl(
+        Path::new("/"),
+        &["x509", "-in", &cert.to_string_lossy(), "-noout", option],
+    );
+    out.trim()
+        .split_once('=')
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn entries_carry_their_certificates_metadata_as_xattrs() {
+    let ws = Workspace::new();
+    let root = make_root(&ws, "metadata-root");
+    let cert = root.cert.to_string_lossy().into_owned();
+    let m = Mounted::start(MountSpec::default().before_mount(move |db| {
+        common::add_root(db, std::path::Path::new(&cert));
+    }));
+    let dir = m.path(&format!("TRUSTED_ROOTS/{}", root.sha1));
+    let get = |name: &str| {
+        xattr(&dir, &format!("user.vecs.{name}"))
+            .expect("getxattr")
+            .unwrap_or_else(|| panic!("no user.vecs.{name}"))
+    };
+    assert_eq!(get("type"), "Trusted Cert");
+    assert_eq!(get("source"), "hand");
+    assert_eq!(get("sha1"), root.sha1);
+    let fingerprint = openssl(
+        Path::new("/"),
+        &[
+            "x509",
+            "-in",
+            &root.cert.to_string_lossy(),
+            "-noout",
+            "-fingerprint",
+            "-sha256",
+        ],
+    );
+    let expected = fingerprint
+        .trim()
+        .rsplit('=')
+        .next()
+        .unwrap_or_default()
+        .replace(':', "")
+        .to_lowercase();
+    assert_eq!(get("sha256"), expected);
+    assert_eq!(
+        get("serial"),
+        openssl_field(&root.cert, "-serial").to_lowercase()
+    );
+    let subject = get("subject");
+    assert!(subject.contains("CN=metadata-root"), "{subject}");
+    assert_eq!(get("issuer"), subject, "self-signed");
+    // Validity: openssl's notAfter, as the date `date -u` gives for it.
+    let not_after = openssl_field(&root.cert, "-enddate");
+    let (status, date) = run_command(
+        Command::new("date").args(["-u", "-d", &not_after, "+%Y-%m-%d %H:%M:%S UTC"]),
+        Duration::from_secs(10),
+    );
+    assert!(status.success(), "date: {date}");
+    assert_eq!(get("not_after"), date.trim());
+    // The same on the file, and the tool users reach for shows them.
+    assert_eq!(
+        xattr(&dir.join("cert.pem"), "user.vecs.sha1").expect("getxattr"),
+        Some(root.sha1.clone())
+    );
+    let (status, dump) = run_command(
+        Command::new("getfattr").arg("-d").arg(&dir),
+        Duration::from_secs(10),
+    );
+    assert!(status.success(), "getfattr -d: {dump}");
+    for name in [
+        "type",
+        "source",
+        "subject",
+        "issuer",
+        "serial",
+        "sha1",
+        "sha256",
+        "not_before",
+        "not_after",
+    ] {
+        assert!(
+            dump.contains(&format!("user.vecs.{name}=")),
+            "{name} in {dump}"
+        );
+    }
+}
