@@ -7,8 +7,11 @@ set -euo pipefail
 # package only installs programs and units here; it does not become PID 1).
 # slapd, ldap-utils: a private OpenLDAP server (and ldapadd/ldapsearch) for the trust sync tests
 # (tests/support/slapd.rs); each test runs its own slapd, the package's system one is not used.
-packages=(openssl ca-certificates util-linux bc attr fuse3 rsync python3 tar sed coreutils findutils systemd
-    slapd ldap-utils)
+# util-linux-extra: fincore (page cache checks); mount: mount(8)/umount(8) for the helper tests.
+# curl, nginx: TLS clients and a server of the CApath and bundle tests (tests/capath.rs,
+# tests/nginx.rs); each test runs its own nginx, the package's system one is not started.
+packages=(openssl ca-certificates util-linux util-linux-extra mount bc attr fuse3 rsync python3 tar sed
+    coreutils findutils systemd slapd ldap-utils curl nginx)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -26,8 +29,18 @@ if ((${#missing[@]})); then
     if [[ " ${missing[*]} " == *" slapd "* ]]; then
         echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
     fi
+    # Packages must not start their system services (nginx on port 80, slapd): the tests run
+    # their own. policy-rc.d is Debian's switch for that; ours is removed right after.
+    policy=/usr/sbin/policy-rc.d
+    placed_policy=false
+    if [[ ! -e $policy ]]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && placed_policy=true
+    fi
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
+    installed=0
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null || installed=$?
+    if $placed_policy; then rm -f "$policy"; fi
+    ((installed == 0)) || exit "$installed"
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -11,11 +11,11 @@ mod common;
 
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::trust::{make_crl, make_root, material_dir, Root};
+use common::trust::{make_crl, make_root, make_server_cert};
 use common::{openssl, run_command, vecs_on_db, Workspace};
 use mount::{wait_for, xattr, MountSpec, Mounted};
 
@@ -24,53 +24,6 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// longer so that a late change is seen as late, not as missing.
 const POLL_LIMIT: Duration = Duration::from_secs(5);
 const PAIR: &str = "MACHINE_SSL_CERT/__MACHINE_CERT";
-
-/// A server certificate for 127.0.0.1 issued by `root`, and its key.
-fn leaf_for(ws: &Workspace, root: &Root, name: &str) -> (PathBuf, PathBuf) {
-    let dir = material_dir(ws);
-    let (key, csr, cert) = (
-        format!("{name}.key"),
-        format!("{name}.csr"),
-        format!("{name}.crt"),
-    );
-    let ext = dir.join(format!("{name}.ext"));
-    std::fs::write(
-        &ext,
-        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-    )
-    .expect("ext file");
-    let mut args = vec!["req"];
-    args.extend(common::NEW_EC_P256_KEY);
-    args.extend(["-keyout", &key, "-out", &csr, "-subj", "/CN=127.0.0.1"]);
-    openssl(&dir, &args);
-    let (ca, ca_key, ext) = (
-        root.cert.to_string_lossy().into_owned(),
-        root.key.to_string_lossy().into_owned(),
-        ext.to_string_lossy().into_owned(),
-    );
-    openssl(
-        &dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            &ca,
-            "-CAkey",
-            &ca_key,
-            "-set_serial",
-            "4242",
-            "-days",
-            "5",
-            "-extfile",
-            &ext,
-            "-out",
-            &cert,
-        ],
-    );
-    (dir.join(cert), dir.join(key))
-}
 
 /// `openssl x509 -hash` and `-subject_hash_old` of a certificate file.
 fn subject_hashes(cert: &Path) -> (String, String) {
@@ -215,7 +168,7 @@ impl Drop for TlsServer {
 fn trusted_roots_is_an_openssl_capath_with_crls() {
     let ws = Workspace::new();
     let root = make_root(&ws, "capath-root");
-    let (leaf, _) = leaf_for(&ws, &root, "capath-leaf");
+    let (leaf, _) = make_server_cert(&ws, &root, "capath-leaf", "4242");
     let root_cert = root.cert.to_string_lossy().into_owned();
     let m = Mounted::start(MountSpec::default().before_mount(move |db| {
         common::add_root(db, std::path::Path::new(&root_cert));
@@ -330,7 +283,7 @@ fn trusted_roots_is_an_openssl_capath_with_crls() {
 fn tls_clients_trust_what_the_store_trusts() {
     let ws = Workspace::new();
     let root = make_root(&ws, "tls-root");
-    let (leaf, leaf_key) = leaf_for(&ws, &root, "tls-leaf");
+    let (leaf, leaf_key) = make_server_cert(&ws, &root, "tls-leaf", "4243");
     let (root_cert, leaf_cert, leaf_key_path) = (
         root.cert.to_string_lossy().into_owned(),
         leaf.to_string_lossy().into_owned(),
@@ -422,8 +375,8 @@ fn pair_public_keys(file: &Path) -> (String, String) {
 fn bundle_pem_is_always_a_matching_pair() {
     let ws = Workspace::new();
     let root = make_root(&ws, "bundle-root");
-    let (first, first_key) = leaf_for(&ws, &root, "bundle-first");
-    let (second, second_key) = leaf_for(&ws, &root, "bundle-second");
+    let (first, first_key) = make_server_cert(&ws, &root, "bundle-first", "4244");
+    let (second, second_key) = make_server_cert(&ws, &root, "bundle-second", "4245");
     let (root_cert, cert, key) = (
         root.cert.to_string_lossy().into_owned(),
         first.to_string_lossy().into_owned(),

@@ -398,3 +398,56 @@ pub fn held_in(db: &Path, store: &str) -> BTreeMap<String, Held> {
         })
         .collect()
 }
+
+/// A server certificate for 127.0.0.1 (IP SAN, serverAuth) issued by `root` with `serial`, in the
+/// material folder: its certificate and key files.
+pub fn make_server_cert(
+    ws: &Workspace,
+    root: &Root,
+    name: &str,
+    serial: &str,
+) -> (PathBuf, PathBuf) {
+    let dir = material_dir(ws);
+    let (key, csr, cert) = (
+        format!("{name}.key"),
+        format!("{name}.csr"),
+        format!("{name}.crt"),
+    );
+    let ext = dir.join(format!("{name}.ext"));
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("ext file");
+    let mut args = vec!["req"];
+    args.extend(super::NEW_EC_P256_KEY);
+    args.extend(["-keyout", &key, "-out", &csr, "-subj", "/CN=127.0.0.1"]);
+    openssl(&dir, &args);
+    let (ca, ca_key, ext) = (
+        root.cert.to_string_lossy().into_owned(),
+        root.key.to_string_lossy().into_owned(),
+        ext.to_string_lossy().into_owned(),
+    );
+    openssl(
+        &dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca,
+            "-CAkey",
+            &ca_key,
+            "-set_serial",
+            serial,
+            "-days",
+            "5",
+            "-extfile",
+            &ext,
+            "-out",
+            &cert,
+        ],
+    );
+    (dir.join(cert), dir.join(key))
+}
