@@ -111,9 +111,17 @@ impl Nginx {
 }
 
 impl Drop for Nginx {
+    /// SIGTERM: the master stops its workers and exits (SIGKILL would orphan the workers);
+    /// SIGKILL only if it does not exit in time.
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: kill(2) of our own child.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+        if common::wait_child(&mut self.child, COMMAND_TIMEOUT).is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
