@@ -108,6 +108,14 @@ error_reply!(
 );
 
 /// Logs a refusal and answers it.
+/// Answers an operation that returns nothing: `ok`, or the refusal.
+fn answer(op: &str, caller: &Caller, result: FsResult<()>, reply: ReplyEmpty) {
+    match result {
+        Ok(()) => reply.ok(),
+        Err(e) => refuse(op, caller, &e, reply),
+    }
+}
+
 fn refuse(op: &str, caller: &Caller, err: &FsError, reply: impl ErrorReply) {
     log_refusal(op, caller, err);
     reply.error(errno(err));
@@ -414,20 +422,24 @@ impl Filesystem for VecsFuse {
     fn unlink(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         let caller = caller(req);
         guarded("unlink", &caller, || {
-            match self.mutating(|| self.fs.unlink(&caller, parent.0, name)) {
-                Ok(()) => reply.ok(),
-                Err(e) => refuse("unlink", &caller, &e, reply),
-            }
+            answer(
+                "unlink",
+                &caller,
+                self.mutating(|| self.fs.unlink(&caller, parent.0, name)),
+                reply,
+            )
         });
     }
 
     fn rmdir(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         let caller = caller(req);
         guarded("rmdir", &caller, || {
-            match self.mutating(|| self.fs.rmdir(&caller, parent.0, name)) {
-                Ok(()) => reply.ok(),
-                Err(e) => refuse("rmdir", &caller, &e, reply),
-            }
+            answer(
+                "rmdir",
+                &caller,
+                self.mutating(|| self.fs.rmdir(&caller, parent.0, name)),
+                reply,
+            )
         });
     }
 
@@ -464,10 +476,7 @@ impl Filesystem for VecsFuse {
                         .rename(&caller, parent.0, name, newparent.0, newname, flags)
                 })
             });
-            match result {
-                Ok(()) => reply.ok(),
-                Err(e) => refuse("rename", &caller, &e, reply),
-            }
+            answer("rename", &caller, result, reply)
         });
     }
 
@@ -546,10 +555,12 @@ impl Filesystem for VecsFuse {
     ) {
         let caller = caller(req);
         guarded("flush", &caller, || {
-            match self.committing(|| self.fs.flush(&caller, fh.0)) {
-                Ok(()) => reply.ok(),
-                Err(e) => refuse("flush", &caller, &e, reply),
-            }
+            answer(
+                "flush",
+                &caller,
+                self.committing(|| self.fs.flush(&caller, fh.0)),
+                reply,
+            )
         });
     }
 
@@ -566,10 +577,12 @@ impl Filesystem for VecsFuse {
         let caller = caller(req);
         guarded("release", &caller, || {
             // The kernel discards release errors; they are still logged.
-            match self.mutating(|| self.fs.release(&caller, fh.0)) {
-                Ok(()) => reply.ok(),
-                Err(e) => refuse("release", &caller, &e, reply),
-            }
+            answer(
+                "release",
+                &caller,
+                self.mutating(|| self.fs.release(&caller, fh.0)),
+                reply,
+            )
         });
     }
 
@@ -583,10 +596,12 @@ impl Filesystem for VecsFuse {
     ) {
         let caller = caller(req);
         guarded("fsync", &caller, || {
-            match self.committing(|| self.fs.fsync(&caller, fh.0)) {
-                Ok(()) => reply.ok(),
-                Err(e) => refuse("fsync", &caller, &e, reply),
-            }
+            answer(
+                "fsync",
+                &caller,
+                self.committing(|| self.fs.fsync(&caller, fh.0)),
+                reply,
+            )
         });
     }
 
