@@ -10,7 +10,8 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use zeroize::Zeroizing;
 
 use super::{
-    entry_not_found, names, require_access, unix_now, Access, Database, EntryType, StoreRow,
+    entry_not_found, insert_entry, names, require_access, unix_now, Access, Database, EntryType,
+    Origin, StoreRow,
 };
 use crate::error::{Error, Result};
 use crate::pki::{self, CertChain, PkiError, PrivateKey};
@@ -114,13 +115,14 @@ impl Database {
         self.write(|tx| {
             let store = require_access(tx, caller, store, Access::Write)?;
             let Some(entry) = load_entry(tx, &store, alias)? else {
-                insert(
+                insert_entry(
                     tx,
                     &store,
                     alias,
                     EntryType::TrustedCert,
                     Some(chain.pem()),
                     None,
+                    Origin::Hand,
                 )?;
                 return Ok(WriteOutcome::Created(EntryType::TrustedCert));
             };
@@ -179,7 +181,15 @@ impl Database {
             let store = require_access(tx, caller, store, Access::Write)?;
             let Some(entry) = load_entry(tx, &store, alias)? else {
                 check_secret(data)?;
-                insert(tx, &store, alias, EntryType::SecretKey, None, Some(data))?;
+                insert_entry(
+                    tx,
+                    &store,
+                    alias,
+                    EntryType::SecretKey,
+                    None,
+                    Some(data),
+                    Origin::Hand,
+                )?;
                 return Ok(WriteOutcome::Created(EntryType::SecretKey));
             };
             match entry.entry_type {
@@ -229,13 +239,14 @@ impl Database {
             match load_entry(tx, &store, alias)? {
                 None => {
                     let pem = key.to_pkcs8_pem();
-                    insert(
+                    insert_entry(
                         tx,
                         &store,
                         alias,
                         EntryType::PrivateKey,
                         Some(chain.pem()),
                         Some(pem.as_bytes()),
+                        Origin::Hand,
                     )?;
                     Ok(WriteOutcome::Created(EntryType::PrivateKey))
                 }
@@ -388,23 +399,6 @@ fn load_entry(tx: &Transaction, store: &StoreRow, alias: &str) -> Result<Option<
     }))
 }
 
-fn insert(
-    tx: &Transaction,
-    store: &StoreRow,
-    alias: &str,
-    entry_type: EntryType,
-    cert_pem: Option<&str>,
-    key_data: Option<&[u8]>,
-) -> Result<()> {
-    let now = unix_now();
-    tx.execute(
-        "INSERT INTO entries (store_id, alias, entry_type, cert_pem, key_data, created_at, modified_at, from_sync)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0)",
-        params![store.id, alias, entry_type as i64, cert_pem, key_data, now],
-    )?;
-    Ok(())
-}
-
 /// Makes the entry live with this content; whatever was pending is settled by it.
 fn update(
     tx: &Transaction,
@@ -488,13 +482,14 @@ fn back_up_pair(tx: &Transaction, store: &str, alias: &str, replaced: &EntryRow)
         "DELETE FROM entries WHERE store_id = ?1 AND alias = ?2",
         params![backup.id, backup_alias],
     )?;
-    insert(
+    insert_entry(
         tx,
         &backup,
         &backup_alias,
         EntryType::PrivateKey,
         replaced.cert_pem.as_deref(),
         replaced.key_data.as_deref().map(|k| k.as_slice()),
+        Origin::Hand,
     )?;
     log::info!("kept the replaced pair of [{store}/{alias}] as [BACKUP_STORE/{backup_alias}]");
     Ok(())

@@ -261,17 +261,14 @@ impl Database {
                     alias,
                 });
             }
-            tx.execute(
-                "INSERT INTO entries (store_id, alias, entry_type, cert_pem, key_data, created_at, modified_at, from_sync)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0)",
-                params![
-                    store.id,
-                    alias,
-                    content.entry_type as i64,
-                    content.cert_pem,
-                    content.key_data.as_ref().map(|k| k.as_slice()),
-                    unix_now()
-                ],
+            insert_entry(
+                tx,
+                &store,
+                &alias,
+                content.entry_type,
+                content.cert_pem.as_deref(),
+                content.key_data.as_ref().map(|k| k.as_slice()),
+                Origin::Hand,
             )?;
             Ok(alias.clone())
         })
@@ -456,6 +453,40 @@ fn load_acl(conn: &Connection, store_id: i64) -> rusqlite::Result<Vec<Grant>> {
         })
     })?;
     rows.collect()
+}
+
+/// Who put an entry there: a person (vecs-cli, the mount) or the trust sync, which prunes only
+/// its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Hand,
+    Sync,
+}
+
+/// The one place a new entry row is written.
+fn insert_entry(
+    tx: &Transaction,
+    store: &StoreRow,
+    alias: &str,
+    entry_type: EntryType,
+    cert_pem: Option<&str>,
+    key_data: Option<&[u8]>,
+    origin: Origin,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO entries (store_id, alias, entry_type, cert_pem, key_data, created_at, modified_at, from_sync)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
+        params![
+            store.id,
+            alias,
+            entry_type as i64,
+            cert_pem,
+            key_data,
+            unix_now(),
+            origin == Origin::Sync
+        ],
+    )?;
+    Ok(())
 }
 
 fn find_entry_id(conn: &Connection, store_id: i64, alias: &str) -> rusqlite::Result<Option<i64>> {

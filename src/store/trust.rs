@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::names::{CRL_STORE, TRUSTED_ROOTS};
-use super::{require_store, unix_now, Database, EntryContent};
+use super::{insert_entry, require_store, Database, EntryContent, Origin};
 use crate::error::{Error, Result};
 
 /// One object a sync wants in a store, under its alias (SHA-1 of its DER).
@@ -170,7 +170,6 @@ fn apply_to_store(tx: &Transaction, store: &str, wanted: &[SyncedEntry]) -> Resu
     };
     let mut changes = StoreChanges::default();
     let mut seen = HashSet::new();
-    let now = unix_now();
     for entry in wanted {
         let folded = entry.alias.to_ascii_lowercase();
         if !seen.insert(folded.clone()) {
@@ -180,16 +179,14 @@ fn apply_to_store(tx: &Transaction, store: &str, wanted: &[SyncedEntry]) -> Resu
             changes.unchanged += 1;
             continue;
         }
-        tx.execute(
-            "INSERT INTO entries (store_id, alias, entry_type, cert_pem, key_data, created_at, modified_at, from_sync)
-             VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?5, 1)",
-            params![
-                store.id,
-                entry.alias,
-                entry.content.entry_type as i64,
-                entry.content.cert_pem,
-                now
-            ],
+        insert_entry(
+            tx,
+            &store,
+            &entry.alias,
+            entry.content.entry_type,
+            entry.content.cert_pem.as_deref(),
+            None,
+            Origin::Sync,
         )?;
         changes.added.push(entry.alias.clone());
     }
