@@ -56,9 +56,17 @@ struct Known {
     node: Node,
     /// Lookups the kernel holds (entries replied minus those it forgot).
     lookups: u64,
-    /// `Some` once the path has moved on to another number: the attributes this version had
-    /// (none when it was replaced by a rename: it is then gone for good).
-    retired: Option<Option<Attr>>,
+    life: Life,
+}
+
+/// Whether a number still names its path.
+enum Life {
+    Current,
+    /// The path moved on to another number; this one is an older version with these
+    /// attributes.
+    Older(Attr),
+    /// Replaced by a rename: gone for good.
+    Gone,
 }
 
 /// A number whose path moved on: the path it had, and the attributes of its version.
@@ -93,7 +101,7 @@ impl Inodes {
             Known {
                 node,
                 lookups,
-                retired: None,
+                life: Life::Current,
             },
         );
     }
@@ -145,7 +153,9 @@ impl Inodes {
             return;
         };
         match self.by_ino.get_mut(&ino) {
-            Some(known) if known.lookups > 0 => known.retired = Some(attr),
+            Some(known) if known.lookups > 0 => {
+                known.life = attr.map_or(Life::Gone, Life::Older);
+            }
             _ => {
                 self.by_ino.remove(&ino);
             }
@@ -156,16 +166,20 @@ impl Inodes {
     pub fn node(&self, ino: Ino) -> Option<&Node> {
         self.by_ino
             .get(&ino)
-            .filter(|k| k.retired.is_none())
+            .filter(|k| matches!(k.life, Life::Current))
             .map(|k| &k.node)
     }
 
     pub fn retired(&self, ino: Ino) -> Option<Retired<'_>> {
         let known = self.by_ino.get(&ino)?;
-        let attr = known.retired.as_ref()?;
+        let attr = match &known.life {
+            Life::Current => return None,
+            Life::Older(attr) => Some(attr),
+            Life::Gone => None,
+        };
         Some(Retired {
             node: &known.node,
-            attr: attr.as_ref(),
+            attr,
         })
     }
 
@@ -182,7 +196,7 @@ impl Inodes {
             return;
         };
         known.lookups = known.lookups.saturating_sub(count);
-        if known.lookups == 0 && known.retired.is_some() {
+        if known.lookups == 0 && !matches!(known.life, Life::Current) {
             self.by_ino.remove(&ino);
         }
     }

@@ -59,7 +59,7 @@ pub struct VecsFs {
 impl VecsFs {
     pub fn open_db(db_path: &Path, options: FsOptions) -> FsResult<VecsFs> {
         let db = Database::open(db_path)?;
-        let view = View::from_snapshot(db.snapshot()?);
+        let view = View::from_snapshot(db.snapshot()?, None);
         Ok(VecsFs {
             db: Mutex::new(db),
             state: RwLock::new(State {
@@ -204,13 +204,7 @@ impl VecsFs {
                     .get(n)
                     .ok_or_else(|| FsError::not_found(n))?
                     .clone();
-                let fh = self.handles.insert(Handle::Read { data });
-                return Ok(Opened {
-                    fh,
-                    keep_cache: !stale,
-                    no_flush: true,
-                    direct_io: stale,
-                });
+                return Ok(self.open_for_reading(data, stale));
             }
         };
         let store_node = nodes::store(&state.view, store)?;
@@ -220,16 +214,7 @@ impl VecsFs {
             if writing { Access::Write } else { Access::Read },
         )?;
         if !writing {
-            let fh = self.handles.insert(Handle::Read { data: current });
-            // The kernel's pages of a current inode hold exactly this version (a new version
-            // gets a new inode), so they are kept. An open through a name the kernel has not
-            // yet dropped reaches an older inode: it reads the current version past the cache.
-            return Ok(Opened {
-                fh,
-                keep_cache: !stale,
-                no_flush: true,
-                direct_io: stale,
-            });
+            return Ok(self.open_for_reading(current, stale));
         }
         self.check_writable(store_node, &node)?;
         let handle = WriteHandle::new(
@@ -242,6 +227,18 @@ impl VecsFs {
         );
         let fh = self.handles.insert(Handle::Write(handle));
         Ok(write_opened(fh))
+    }
+
+    /// A read handle on `data`. The kernel's pages of a current inode hold exactly this
+    /// version (a new version gets a new inode), so they are kept; an open through a name the
+    /// kernel has not dropped yet reaches an older inode (`stale`) and reads past the cache.
+    fn open_for_reading(&self, data: FileData, stale: bool) -> Opened {
+        Opened {
+            fh: self.handles.insert(Handle::Read { data }),
+            keep_cache: !stale,
+            no_flush: true,
+            direct_io: stale,
+        }
     }
 
     pub fn read(&self, fh: u64, offset: u64, size: u32) -> FsResult<Vec<u8>> {
@@ -690,7 +687,7 @@ impl VecsFs {
     /// Rebuilds the view from the store and queues the kernel invalidations of what changed.
     fn reload(&self) -> FsResult<()> {
         let snapshot = self.db()?.snapshot()?;
-        let new_view = View::from_snapshot(snapshot);
+        let new_view = View::from_snapshot(snapshot, Some(&self.read_state().view));
         let mut state = self.write_state();
         let changes = Changes::between(&state.view, &new_view);
         // Every changed file's current inode becomes an older version, keeping the attributes

@@ -56,6 +56,10 @@ pub struct View {
     pub generation: u64,
     pub stores: Vec<StoreNode>,
     by_name: HashMap<String, usize>,
+    /// SHA-256 of what the generated files are computed from (TRUSTED_ROOTS's and the CRL
+    /// store's aliases and PEM), so that a reload after any other change reuses them instead
+    /// of parsing every root again.
+    generated_from: Vec<u8>,
 }
 
 pub struct StoreNode {
@@ -86,7 +90,9 @@ pub fn fold(name: &str) -> String {
 }
 
 impl View {
-    pub fn from_snapshot(snapshot: Snapshot) -> Self {
+    /// The view of `snapshot`; the generated files of `previous` are reused when their
+    /// inputs did not change.
+    pub fn from_snapshot(snapshot: Snapshot, previous: Option<&View>) -> Self {
         let entries_of = |name: &str| {
             snapshot
                 .stores
@@ -95,7 +101,13 @@ impl View {
                 .map(|s| s.entries.as_slice())
                 .unwrap_or_default()
         };
-        let generated = generated_files(entries_of(TRUSTED_ROOTS), entries_of(CRL_STORE));
+        let (roots, crls) = (entries_of(TRUSTED_ROOTS), entries_of(CRL_STORE));
+        let generated_from = inputs_digest(roots, crls);
+        let reused = previous
+            .filter(|p| p.generated_from == generated_from)
+            .and_then(|p| p.store(TRUSTED_ROOTS))
+            .map(|s| s.generated.clone());
+        let generated = reused.unwrap_or_else(|| generated_files(roots, crls));
         let mut generated = Some(generated);
         let stores: Vec<StoreNode> = snapshot
             .stores
@@ -117,6 +129,7 @@ impl View {
             generation: snapshot.generation,
             stores,
             by_name,
+            generated_from,
         }
     }
 
@@ -129,6 +142,25 @@ impl View {
     pub fn store_folded(&self, name: &str) -> Option<&StoreNode> {
         self.by_name.get(&fold(name)).map(|&i| &self.stores[i])
     }
+}
+
+/// SHA-256 over the aliases and PEM of `roots` and `crls`, in order.
+fn inputs_digest(roots: &[crate::store::EntryImage], crls: &[crate::store::EntryImage]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for (tag, entries) in [(b"r", roots), (b"c", crls)] {
+        for entry in entries {
+            hasher.update(tag);
+            for part in [
+                entry.alias.as_bytes(),
+                entry.cert_pem.as_deref().unwrap_or("").as_bytes(),
+            ] {
+                hasher.update((part.len() as u64).to_le_bytes());
+                hasher.update(part);
+            }
+        }
+    }
+    hasher.finalize().to_vec()
 }
 
 impl StoreNode {
