@@ -228,13 +228,9 @@ pub fn report(mountpoint: &Path, health: &Health) -> String {
     out
 }
 
-/// The trust sync's line of the report, when the database can be read and has a source.
-fn trust_sync_line(database: &Path) -> Option<String> {
-    if !database.is_file() {
-        return None;
-    }
-    let db = crate::store::Database::open(database).ok()?;
-    let lines = crate::sync::status_lines(&db).ok()?;
+/// The trust sync's line of the report, when the database has a source.
+fn trust_sync_line(db: &crate::store::Database) -> Option<String> {
+    let lines = crate::sync::status_lines(db).ok()?;
     let get = |key: &str| {
         lines
             .iter()
@@ -284,22 +280,25 @@ fn describe(out: &mut String, s: &Status) {
             let _ = writeln!(out, "  restarts:  {}", s.restarts);
         }
     }
-    if let Some(line) = trust_sync_line(&s.database) {
-        let _ = writeln!(out, "{line}");
-    }
-    for line in pending_lines(&s.database) {
-        let _ = writeln!(out, "{line}");
+    // What the database says, when this user can read it (it is 0600 root's).
+    let db = s
+        .database
+        .is_file()
+        .then(|| crate::store::Database::open(&s.database).ok())
+        .flatten();
+    if let Some(db) = db {
+        if let Some(line) = trust_sync_line(&db) {
+            let _ = writeln!(out, "{line}");
+        }
+        for line in pending_lines(&db) {
+            let _ = writeln!(out, "{line}");
+        }
     }
 }
 
 /// One line per pair rotation half-done: the half written first waits for its partner.
-fn pending_lines(database: &Path) -> Vec<String> {
-    let pending = database
-        .is_file()
-        .then(|| crate::store::Database::open(database).ok())
-        .flatten()
-        .and_then(|db| db.pending_halves().ok())
-        .unwrap_or_default();
+fn pending_lines(db: &crate::store::Database) -> Vec<String> {
+    let pending = db.pending_halves().unwrap_or_default();
     pending
         .into_iter()
         .map(|p| {
