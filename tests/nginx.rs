@@ -40,7 +40,7 @@ impl Nginx {
         let p = prefix.display();
         let mut config = format!(
             "daemon off;\nmaster_process on;\nworker_processes 1;\npid {p}/nginx.pid;\n\
-             error_log {p}/error.log;\nevents {{}}\nhttp {{\n  access_log off;\n\
+             error_log {p}/error.log notice;\nevents {{}}\nhttp {{\n  access_log off;\n\
              client_body_temp_path {p}/tmp/body;\n  proxy_temp_path {p}/tmp/proxy;\n\
              fastcgi_temp_path {p}/tmp/fastcgi;\n  uwsgi_temp_path {p}/tmp/uwsgi;\n\
              scgi_temp_path {p}/tmp/scgi;\n"
@@ -92,7 +92,13 @@ impl Nginx {
     }
 
     /// `nginx -s reload`: the master re-reads the configuration and the certificate files.
+    /// `-s reload` only sends the signal; whether the master took the new files shows in its
+    /// log: new workers started, or an `[emerg]` (a certificate and key that do not match)
+    /// and the old configuration kept.
     fn reload(&self) {
+        let log = self.prefix.join("error.log");
+        let reloads = |text: &str| text.matches("reconfiguring").count();
+        let before = reloads(&std::fs::read_to_string(&log).unwrap_or_default());
         let (status, out) = run_command(
             Command::new("nginx")
                 .arg("-p")
@@ -105,6 +111,31 @@ impl Nginx {
         assert!(
             status.success(),
             "nginx -s reload: {out}\n{}",
+            self.error_log()
+        );
+        let outcome = || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if reloads(&text) <= before {
+                return None;
+            }
+            let after = text.rsplit("reconfiguring").next().unwrap_or_default();
+            if after.contains("[emerg]") {
+                Some(false)
+            } else if after.contains("start worker process") {
+                Some(true)
+            } else {
+                None
+            }
+        };
+        assert!(
+            wait_for(COMMAND_TIMEOUT, || outcome().is_some()).is_some(),
+            "nginx did not act on the reload: {}",
+            self.error_log()
+        );
+        assert_eq!(
+            outcome(),
+            Some(true),
+            "nginx refused the reload: {}",
             self.error_log()
         );
     }
@@ -196,7 +227,6 @@ fn nginx_serves_the_mounts_pair_and_follows_a_rotation_on_reload() {
     // The first half: the live pair is still whole, so a reload now works and serves it.
     cp(&second, &dir.join("cert.pem"));
     nginx.reload();
-    std::thread::sleep(Duration::from_millis(300));
     for port in [files_port, bundle_port] {
         assert_eq!(
             served_serial(port, &capath).as_deref(),

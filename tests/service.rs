@@ -670,3 +670,47 @@ fn status_shows_a_pending_half() {
     let (status, out) = m.run("umount", &[&m.mnt_str()]);
     assert!(status.success(), "umount: {out}");
 }
+
+/// A server that keeps dying is not restarted forever: the supervisor brings the mount back
+/// 5 times within a minute, and at the 6th death gives up and exits 1, leaving the decision
+/// to systemd's Restart= or the admin (the README says so).
+#[test]
+fn a_supervisor_gives_up_after_five_restarts_within_a_minute() {
+    let m = ServiceMount::new().with_db_dir();
+    let mut supervisor = m
+        .command(vecsfs_bin())
+        .args(["--db", &m.db_str(), "--supervise", &m.mnt_str()])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start vecsfs --supervise");
+    let mut killed: Option<u32> = None;
+    for death in 1..=6 {
+        let serving = wait_for(RECOVERY_TIMEOUT, || {
+            m.pids()
+                .is_some_and(|(_, pid)| Some(pid) != killed && alive(pid))
+        });
+        m.remember_pids();
+        let Some((_, server)) = m.pids().filter(|_| serving.is_some()) else {
+            let _ = supervisor.kill();
+            let _ = supervisor.wait();
+            panic!("no server before death {death}: {}", m.log_hint());
+        };
+        // SAFETY: kill(2) of the test's own daemon.
+        unsafe { libc::kill(server as i32, libc::SIGKILL) };
+        killed = Some(server);
+    }
+    let ended = wait_for(RECOVERY_TIMEOUT, || {
+        matches!(supervisor.try_wait(), Ok(Some(_)))
+    });
+    if ended.is_none() {
+        let _ = supervisor.kill();
+    }
+    let status = supervisor.wait().expect("wait");
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "the supervisor after a 6th death within a minute: {status}"
+    );
+}
