@@ -688,7 +688,19 @@ impl VecsFs {
     fn reload(&self) -> FsResult<()> {
         let snapshot = self.db()?.snapshot()?;
         let new_view = View::from_snapshot(snapshot, Some(&self.read_state().view));
+        self.install(new_view);
+        Ok(())
+    }
+
+    /// Shows `new_view` unless a later one is shown already. Reloads run concurrently (a
+    /// commit's and the poller's) and each builds its view outside the lock, so they may
+    /// finish in either order; installing an older image would bring back replaced content
+    /// (until the next poll) right after the close(2) that replaced it.
+    fn install(&self, new_view: View) {
         let mut state = self.write_state();
+        if new_view.generation < state.view.generation {
+            return;
+        }
         let changes = Changes::between(&state.view, &new_view);
         // Every changed file's current inode becomes an older version, keeping the attributes
         // it had; the path gets a fresh inode (with an empty page cache) on next lookup.
@@ -718,7 +730,6 @@ impl VecsFs {
         let invalidations = invalidations_for(&mut state.inodes, &changes);
         drop(state);
         lock(&self.invalidations).extend(invalidations);
-        Ok(())
     }
 
     fn check_not_read_only(&self) -> FsResult<()> {
@@ -863,4 +874,50 @@ fn invalidations_for(inodes: &mut Inodes, changes: &Changes) -> Vec<Invalidation
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::pki::parse_cert_chain;
+    use crate::pki::test_support::Material;
+    use crate::store::EntryContent;
+
+    fn fs_on_temp_db() -> (tempfile::TempDir, VecsFs) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("vecs.db");
+        Database::open(&path).expect("create the database");
+        let fs = VecsFs::open_db(&path, FsOptions::default()).expect("open the fs");
+        (dir, fs)
+    }
+
+    /// The poller's reload may build its view from a snapshot taken before a commit whose own
+    /// reload then finishes first: the older view must not replace the newer one.
+    #[test]
+    fn an_older_view_never_replaces_a_newer_one() {
+        let (_dir, fs) = fs_on_temp_db();
+        let older = fs.db().expect("db").snapshot().expect("snapshot");
+        let chain = parse_cert_chain(&Material::new().read("rsa.crt")).expect("certificate");
+        fs.db()
+            .expect("db")
+            .add_entry(
+                0,
+                crate::store::names::TRUSTED_ROOTS,
+                Some("a"),
+                &EntryContent::trusted_cert(&chain),
+            )
+            .expect("add entry");
+        fs.reload().expect("reload");
+        let shown = fs.read_state().view.generation;
+        assert!(shown > older.generation);
+        fs.take_invalidations();
+
+        fs.install(View::from_snapshot(older, None));
+        assert_eq!(fs.read_state().view.generation, shown);
+        assert!(
+            fs.take_invalidations().is_empty(),
+            "a discarded view invalidates nothing"
+        );
+    }
 }

@@ -145,14 +145,10 @@ impl VecsFuse {
     /// Hands the layer's pending invalidations to the notifier thread. Called after every
     /// call that may have changed the store, before the reply, so that they are queued by the
     /// time the caller's syscall returns. A send fails only after shutdown began: ignore it.
-    /// Returns whether anything was queued.
-    fn queue_invalidations(&self) -> bool {
-        let invalidations = self.fs.take_invalidations();
-        let any = !invalidations.is_empty();
-        for inval in invalidations {
+    fn queue_invalidations(&self) {
+        for inval in self.fs.take_invalidations() {
             let _ = self.invalidations.send(Notice::Invalidate(inval));
         }
-        any
     }
 
     /// Like [`Self::mutating`], and the reply waits until the invalidations reached the
@@ -161,15 +157,19 @@ impl VecsFuse {
     /// directory lock the invalidation needs while it waits for a request only a busy worker
     /// could answer; past the bound the name still leads to the older inode, whose opens then
     /// read the current version uncached.
+    ///
+    /// It waits even when this call queued nothing: the poller may have taken the commit's
+    /// invalidations (its reload came first) and queued them already. If it has not queued
+    /// them yet, an open in that moment reaches the older inode, which reads the current
+    /// version uncached: late, never stale.
     fn committing<T>(&self, call: impl FnOnce() -> FsResult<T>) -> FsResult<T> {
         let result = call();
-        if self.queue_invalidations() {
-            let (done_tx, done_rx) = mpsc::channel();
-            if self.invalidations.send(Notice::Settled(done_tx)).is_ok()
-                && done_rx.recv_timeout(SETTLE_TIMEOUT).is_err()
-            {
-                debug!("invalidations not sent within {SETTLE_TIMEOUT:?}; replying anyway");
-            }
+        self.queue_invalidations();
+        let (done_tx, done_rx) = mpsc::channel();
+        if self.invalidations.send(Notice::Settled(done_tx)).is_ok()
+            && done_rx.recv_timeout(SETTLE_TIMEOUT).is_err()
+        {
+            debug!("invalidations not sent within {SETTLE_TIMEOUT:?}; replying anyway");
         }
         result
     }
