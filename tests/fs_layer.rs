@@ -15,7 +15,7 @@ use vecsfs::fs::{
     RENAME_NOREPLACE, ROOT_INO,
 };
 use vecsfs::pki::{parse_cert_chain, parse_crl, parse_private_key};
-use vecsfs::store::{Database, EntryContent, EntryType, Half, READ_STORE};
+use vecsfs::store::{Database, EntryContent, EntryType, Half, StoreSnapshot, READ_STORE};
 use vecsfs::users::Principal;
 
 // ---------------------------------------------------------------------------------------------
@@ -494,7 +494,11 @@ impl Fx {
     /// The half waiting for its partner, as the store records it.
     fn stored_pending(&self, store: &str, alias: &str) -> Option<Half> {
         let snapshot = self.db().snapshot().expect("snapshot");
-        let store = snapshot.stores.into_iter().find(|s| s.name == store)?;
+        let store = snapshot
+            .stores
+            .into_iter()
+            .filter_map(StoreSnapshot::into_image)
+            .find(|s| s.name == store)?;
         let entry = store.entries.into_iter().find(|e| e.alias == alias)?;
         entry.pending.map(|(half, _)| half)
     }

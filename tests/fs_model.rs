@@ -889,8 +889,13 @@ impl Sut {
     /// What the store holds (as vecs-cli sees it) agrees with the model.
     fn check_db(&self, model: &Model) -> Result<(), String> {
         let snapshot = self.db.snapshot().map_err(|e| e.to_string())?;
+        let images: Vec<_> = snapshot
+            .stores
+            .into_iter()
+            .filter_map(vecsfs::store::StoreSnapshot::into_image)
+            .collect();
         for name in STORES {
-            let image = snapshot.stores.iter().find(|s| s.name == name);
+            let image = images.iter().find(|s| s.name == name);
             let store = model.store(name).map(|i| &model.stores[i]);
             let (image, store) = match (image, store) {
                 (None, None) => continue,

@@ -3,7 +3,7 @@
 
 mod common;
 
-use vecsfs::store::{Database, EntryContent, EntryType};
+use vecsfs::store::{Database, EntryContent, EntryType, StoreSnapshot, StoreVersion};
 
 fn cert(ws: &common::Workspace) -> vecsfs::pki::CertChain {
     let id = common::identity(ws, common::KeyKind::EcP256, "api");
@@ -74,8 +74,8 @@ fn reopening_keeps_the_schema_and_the_data() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    // initial schema, pending halves, trust-sync settings
-    assert_eq!(version, 3);
+    // initial schema, pending halves, trust-sync settings, store versions
+    assert_eq!(version, 4);
 }
 
 #[test]
@@ -87,4 +87,63 @@ fn the_crl_store_has_two_names() {
         "TRUSTED_ROOTS_CRLS"
     );
     assert!(db.store("trusted_roots_crls").unwrap().kind.is_system());
+}
+
+/// The names of the stores a snapshot read, given the versions held from `before`.
+fn read_since(db: &Database, before: &[StoreVersion]) -> Vec<String> {
+    db.snapshot_since(&|v| before.contains(&v))
+        .unwrap()
+        .stores
+        .into_iter()
+        .filter_map(StoreSnapshot::into_image)
+        .map(|s| s.name)
+        .collect()
+}
+
+fn versions(db: &Database) -> Vec<StoreVersion> {
+    db.snapshot()
+        .unwrap()
+        .stores
+        .into_iter()
+        .filter_map(StoreSnapshot::into_image)
+        .map(|s| s.version)
+        .collect()
+}
+
+/// A reader holding an image re-reads exactly the stores changed since, whatever changed
+/// them (an entry, a grant, a deletion) and whichever connection did.
+#[test]
+fn a_snapshot_since_reads_only_the_stores_that_changed() {
+    let ws = common::Workspace::new();
+    let mut writer = Database::open(&ws.db).unwrap();
+    let reader = Database::open(&ws.db).unwrap();
+    let chain = cert(&ws);
+    writer.create_store(0, "A").unwrap();
+    writer.create_store(0, "B").unwrap();
+    let held = versions(&reader);
+    assert!(read_since(&reader, &held).is_empty(), "nothing changed");
+
+    writer
+        .add_entry(0, "A", Some("one"), &EntryContent::trusted_cert(&chain))
+        .unwrap();
+    assert_eq!(read_since(&reader, &held), ["A"]);
+    let held = versions(&reader);
+
+    writer
+        .grant(
+            0,
+            "B",
+            vecsfs::users::Principal::User(1000),
+            vecsfs::store::READ_STORE,
+        )
+        .unwrap();
+    assert_eq!(read_since(&reader, &held), ["B"]);
+    let held = versions(&reader);
+
+    writer.delete_entry(0, "A", "one").unwrap();
+    assert_eq!(read_since(&reader, &held), ["A"]);
+    let held = versions(&reader);
+
+    writer.create_store(0, "C").unwrap();
+    assert_eq!(read_since(&reader, &held), ["C"], "a new store is read");
 }

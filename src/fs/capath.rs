@@ -12,29 +12,24 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use super::view::FileData;
+use super::view::{pem_files, FileData, FileName, StoreNode};
 use crate::pki::{self, TrustItem};
 use crate::store::names::CA_BUNDLE;
-use crate::store::EntryImage;
 
 /// The generated files, by name.
 pub type Generated = BTreeMap<String, FileData>;
 
-/// The files for `roots` (TRUSTED_ROOTS's entries) and `crls` (the CRL store's).
-pub fn generated_files(roots: &[EntryImage], crls: &[EntryImage]) -> Generated {
+/// The files for `roots` (TRUSTED_ROOTS) and `crls` (the CRL store).
+pub fn generated_files(roots: Option<&StoreNode>, crls: Option<&StoreNode>) -> Generated {
     let mut files = Generated::new();
     // hash → (sha-256 → PEM), so that numbering follows content, not insertion order.
     let mut certs: BTreeMap<u32, BTreeMap<String, String>> = BTreeMap::new();
     let mut revocations: BTreeMap<u32, BTreeMap<String, String>> = BTreeMap::new();
     let mut bundle = String::new();
     let mut bundled = BTreeSet::new();
-    for entry in roots {
-        let Some(pem) = &entry.cert_pem else { continue };
+    for (alias, pem) in pem_files(roots, FileName::Cert) {
         let Ok(chain) = pki::parse_cert_chain(pem.as_bytes()) else {
-            log::warn!(
-                "TRUSTED_ROOTS/{}: stored certificate does not parse",
-                entry.alias
-            );
+            log::warn!("TRUSTED_ROOTS/{alias}: stored certificate does not parse");
             continue;
         };
         let leaf = chain.leaf_der();
@@ -57,13 +52,9 @@ pub fn generated_files(roots: &[EntryImage], crls: &[EntryImage]) -> Generated {
                 .insert(pki::sha256_hex(leaf), root.pem().to_string());
         }
     }
-    for entry in crls {
-        let Some(pem) = &entry.cert_pem else { continue };
+    for (alias, pem) in pem_files(crls, FileName::Crl) {
         let Ok(crl) = pki::parse_crl(pem.as_bytes()) else {
-            log::warn!(
-                "TRUSTED_ROOTS_CRLS/{}: stored CRL does not parse",
-                entry.alias
-            );
+            log::warn!("TRUSTED_ROOTS_CRLS/{alias}: stored CRL does not parse");
             continue;
         };
         let Ok(hashes) = pki::crl_issuer_hashes(crl.der()) else {

@@ -685,10 +685,11 @@ impl VecsFs {
     }
 
     /// Rebuilds the view from the store and queues the kernel invalidations of what changed.
+    /// Only the stores that changed since the view shown are read from the database.
     fn reload(&self) -> FsResult<()> {
-        let snapshot = self.db()?.snapshot()?;
-        let new_view = View::from_snapshot(snapshot, Some(&self.read_state().view));
-        self.install(new_view);
+        let shown = self.read_state().view.share();
+        let snapshot = self.db()?.snapshot_since(&|v| shown.holds(v))?;
+        self.install(View::from_snapshot(snapshot, Some(&shown)));
         Ok(())
     }
 

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 
 use super::capath::{generated_files, Generated};
 use crate::store::names::{CRL_STORE, TRUSTED_ROOTS};
-use crate::store::{EntryType, Grant, Half, Snapshot, StoreKind};
+use crate::store::{EntryType, Grant, Half, Snapshot, StoreKind, StoreSnapshot, StoreVersion};
 
 /// The bytes of a file as one generation had them. Shared with open read handles, which keep
 /// reading it after the store changes (snapshot-at-open); zeroed when the last holder drops it.
@@ -54,15 +54,18 @@ impl FileName {
 
 pub struct View {
     pub generation: u64,
-    pub stores: Vec<StoreNode>,
+    /// Shared with the views before and after this one while the store is unchanged.
+    pub stores: Vec<Arc<StoreNode>>,
     by_name: HashMap<String, usize>,
     /// SHA-256 of what the generated files are computed from (TRUSTED_ROOTS's and the CRL
-    /// store's aliases and PEM), so that a reload after any other change reuses them instead
-    /// of parsing every root again.
+    /// store's aliases and PEM), so that a reload after a change of one of them that leaves
+    /// the inputs as they were reuses them instead of parsing every root again.
     generated_from: Vec<u8>,
 }
 
+#[derive(Clone)]
 pub struct StoreNode {
+    pub version: StoreVersion,
     pub name: String,
     pub owner_uid: u32,
     pub kind: StoreKind,
@@ -74,6 +77,7 @@ pub struct StoreNode {
     pub generated: Generated,
 }
 
+#[derive(Clone)]
 pub struct AliasNode {
     pub alias: String,
     pub entry_type: EntryType,
@@ -90,47 +94,78 @@ pub fn fold(name: &str) -> String {
 }
 
 impl View {
-    /// The view of `snapshot`; the generated files of `previous` are reused when their
-    /// inputs did not change.
+    /// The view of `snapshot`. The stores it did not read are taken from `previous`, which
+    /// must be the view whose versions the snapshot was asked about (`None`: a full snapshot).
+    /// The generated files are recomputed only when their inputs changed.
     pub fn from_snapshot(snapshot: Snapshot, previous: Option<&View>) -> Self {
-        let entries_of = |name: &str| {
-            snapshot
-                .stores
-                .iter()
-                .find(|s| s.name == name)
-                .map(|s| s.entries.as_slice())
-                .unwrap_or_default()
-        };
-        let (roots, crls) = (entries_of(TRUSTED_ROOTS), entries_of(CRL_STORE));
-        let generated_from = inputs_digest(roots, crls);
-        let reused = previous
-            .filter(|p| p.generated_from == generated_from)
-            .and_then(|p| p.store(TRUSTED_ROOTS))
-            .map(|s| s.generated.clone());
-        let generated = reused.unwrap_or_else(|| generated_files(roots, crls));
-        let mut generated = Some(generated);
-        let stores: Vec<StoreNode> = snapshot
+        let held: HashMap<StoreVersion, &Arc<StoreNode>> = previous
+            .map(|p| p.stores.iter().map(|s| (s.version, s)).collect())
+            .unwrap_or_default();
+        let mut stores: Vec<Arc<StoreNode>> = snapshot
             .stores
             .into_iter()
-            .map(|image| {
-                let mut node = StoreNode::from_image(image);
-                if node.name == TRUSTED_ROOTS {
-                    node.generated = generated.take().unwrap_or_default();
-                }
-                node
+            .filter_map(|store| match store {
+                StoreSnapshot::Held(version) => held.get(&version).map(|&s| Arc::clone(s)),
+                StoreSnapshot::Read(image) => Some(Arc::new(StoreNode::from_image(image))),
             })
             .collect();
-        let by_name = stores
+        let by_name: HashMap<String, usize> = stores
             .iter()
             .enumerate()
             .map(|(i, s)| (fold(&s.name), i))
             .collect();
+        let store_at = |name: &str| by_name.get(&fold(name)).copied();
+        let (roots_at, crls_at) = (store_at(TRUSTED_ROOTS), store_at(CRL_STORE));
+        let unchanged = |at: Option<usize>, name: &str| {
+            let before = previous.and_then(|p| p.store(name));
+            match (at.map(|i| &stores[i]), before) {
+                (Some(now), Some(before)) => std::ptr::eq(now.as_ref(), before),
+                (None, None) => true,
+                _ => false,
+            }
+        };
+        let generated_from = match previous {
+            Some(p) if unchanged(roots_at, TRUSTED_ROOTS) && unchanged(crls_at, CRL_STORE) => {
+                p.generated_from.clone()
+            }
+            _ => {
+                let node_at = |at: Option<usize>| at.map(|i| stores[i].as_ref());
+                let (roots, crls) = (node_at(roots_at), node_at(crls_at));
+                let digest = inputs_digest(roots, crls);
+                let reused = previous
+                    .filter(|p| p.generated_from == digest)
+                    .and_then(|p| p.store(TRUSTED_ROOTS))
+                    .map(|s| s.generated.clone());
+                let generated = reused.unwrap_or_else(|| generated_files(roots, crls));
+                if let Some(i) = roots_at {
+                    if stores[i].generated != generated {
+                        Arc::make_mut(&mut stores[i]).generated = generated;
+                    }
+                }
+                digest
+            }
+        };
         View {
             generation: snapshot.generation,
             stores,
             by_name,
             generated_from,
         }
+    }
+
+    /// A copy sharing every store node: a reload builds on it without holding the lock.
+    pub fn share(&self) -> View {
+        View {
+            generation: self.generation,
+            stores: self.stores.clone(),
+            by_name: self.by_name.clone(),
+            generated_from: self.generated_from.clone(),
+        }
+    }
+
+    /// The versions of the stores this view holds, for [`crate::store::Database::snapshot_since`].
+    pub fn holds(&self, version: StoreVersion) -> bool {
+        self.stores.iter().any(|s| s.version == version)
     }
 
     /// A store by the exact name shown (paths are case-sensitive, as on any Linux filesystem).
@@ -140,21 +175,34 @@ impl View {
 
     /// A store whatever the case: for uniqueness checks.
     pub fn store_folded(&self, name: &str) -> Option<&StoreNode> {
-        self.by_name.get(&fold(name)).map(|&i| &self.stores[i])
+        self.by_name
+            .get(&fold(name))
+            .map(|&i| self.stores[i].as_ref())
     }
 }
 
+/// The PEM of every alias of `store` that has `file`, with the alias.
+pub fn pem_files(store: Option<&StoreNode>, file: FileName) -> impl Iterator<Item = (&str, &str)> {
+    store
+        .into_iter()
+        .flat_map(|s| s.aliases.iter())
+        .filter_map(move |a| {
+            let pem = std::str::from_utf8(a.file(file)?).ok()?;
+            Some((a.alias.as_str(), pem))
+        })
+}
+
 /// SHA-256 over the aliases and PEM of `roots` and `crls`, in order.
-fn inputs_digest(roots: &[crate::store::EntryImage], crls: &[crate::store::EntryImage]) -> Vec<u8> {
+fn inputs_digest(roots: Option<&StoreNode>, crls: Option<&StoreNode>) -> Vec<u8> {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
-    for (tag, entries) in [(b"r", roots), (b"c", crls)] {
-        for entry in entries {
+    for (tag, entries) in [
+        (b"r", pem_files(roots, FileName::Cert)),
+        (b"c", pem_files(crls, FileName::Crl)),
+    ] {
+        for (alias, pem) in entries {
             hasher.update(tag);
-            for part in [
-                entry.alias.as_bytes(),
-                entry.cert_pem.as_deref().unwrap_or("").as_bytes(),
-            ] {
+            for part in [alias.as_bytes(), pem.as_bytes()] {
                 hasher.update((part.len() as u64).to_le_bytes());
                 hasher.update(part);
             }
@@ -176,6 +224,7 @@ impl StoreNode {
             .map(|(i, a)| (fold(&a.alias), i))
             .collect();
         StoreNode {
+            version: image.version,
             name: image.name,
             owner_uid: image.owner_uid,
             kind: image.kind,
@@ -278,6 +327,8 @@ impl Changes {
         for store in &old.stores {
             match new.store(&store.name) {
                 None => changes.stores.push(store.name.clone()),
+                // The same node: nothing in the store changed.
+                Some(now) if std::ptr::eq(now, store.as_ref()) => {}
                 Some(now) => changes.diff_store(store, now),
             }
         }
@@ -336,7 +387,7 @@ impl Changes {
             let change = (store.to_string(), new.alias.clone(), name);
             match (old.file(name), new.file(name)) {
                 (None, None) => {}
-                (Some(a), Some(b)) if a.as_slice() == b.as_slice() => {
+                (Some(a), Some(b)) if Arc::ptr_eq(a, b) || a.as_slice() == b.as_slice() => {
                     if entry_changed {
                         self.file_attrs.push(change);
                     }

@@ -24,7 +24,7 @@ pub use access::{Access, Grant, READ_STORE, WRITE_STORE};
 pub use entry::{EntryContent, EntryInfo, EntryType};
 pub use halves::{Half, PendingHalf, WriteOutcome};
 pub use names::{canonical_store_name, StoreKind};
-pub use snapshot::{EntryImage, Snapshot, StoreImage};
+pub use snapshot::{EntryImage, Snapshot, StoreImage, StoreSnapshot, StoreVersion};
 pub use trust::{StoreChanges, SyncChanges, SyncTarget, SyncedEntry};
 
 use crate::error::{Error, Result};
@@ -251,26 +251,46 @@ impl Database {
         alias: Option<&str>,
         content: &EntryContent,
     ) -> Result<String> {
-        let alias = content.alias_for(alias)?;
-        names::check_alias_in(store, &alias)?;
+        let mut added = self.add_entries(caller, store, [(alias, content)])?;
+        Ok(added.pop().unwrap_or_default())
+    }
+
+    /// Adds entries in one transaction: all of them, or none if one is refused (as
+    /// [`Self::add_entry`] would refuse it). Returns the aliases used, in order.
+    pub fn add_entries<'a>(
+        &mut self,
+        caller: u32,
+        store: &str,
+        entries: impl IntoIterator<Item = (Option<&'a str>, &'a EntryContent)>,
+    ) -> Result<Vec<String>> {
+        let mut named = Vec::new();
+        for (alias, content) in entries {
+            let alias = content.alias_for(alias)?;
+            names::check_alias_in(store, &alias)?;
+            named.push((alias, content));
+        }
         self.write(|tx| {
             let store = require_access(tx, caller, store, Access::Write)?;
-            if find_entry_id(tx, store.id, &alias)?.is_some() {
-                return Err(Error::EntryExists {
-                    store: store.name,
-                    alias,
-                });
+            let mut added = Vec::with_capacity(named.len());
+            for (alias, content) in named {
+                if find_entry_id(tx, store.id, &alias)?.is_some() {
+                    return Err(Error::EntryExists {
+                        store: store.name,
+                        alias,
+                    });
+                }
+                insert_entry(
+                    tx,
+                    &store,
+                    &alias,
+                    content.entry_type,
+                    content.cert_pem.as_deref(),
+                    content.key_data.as_ref().map(|k| k.as_slice()),
+                    Origin::Hand,
+                )?;
+                added.push(alias);
             }
-            insert_entry(
-                tx,
-                &store,
-                &alias,
-                content.entry_type,
-                content.cert_pem.as_deref(),
-                content.key_data.as_ref().map(|k| k.as_slice()),
-                Origin::Hand,
-            )?;
-            Ok(alias.clone())
+            Ok(added)
         })
     }
 

@@ -9,7 +9,7 @@ use super::names::{SeededStore, SEEDED_STORES};
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[fn(&rusqlite::Transaction) -> rusqlite::Result<()>] =
-    &[initial_schema, pending_halves, settings];
+    &[initial_schema, pending_halves, settings, store_versions];
 
 pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let current: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -119,4 +119,60 @@ fn settings(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
         );
         ",
     )
+}
+
+/// A version per store, bumped by triggers on every change to the store, its entries, its
+/// grants or its pending halves, by any process: a reader re-reads only the stores whose
+/// version moved (`Database::snapshot_since`).
+fn store_versions(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
+    let bump = |id: &str| format!("UPDATE stores SET version = version + 1 WHERE id = {id};");
+    let entry_store = |entry: &str| format!("(SELECT store_id FROM entries WHERE id = {entry})");
+    let mut sql =
+        String::from("ALTER TABLE stores ADD COLUMN version INTEGER NOT NULL DEFAULT 0;\n");
+    let triggers = [
+        (
+            "store_changed",
+            "AFTER UPDATE OF name, owner_uid, kind ON stores",
+            bump("NEW.id"),
+        ),
+        (
+            "entry_added",
+            "AFTER INSERT ON entries",
+            bump("NEW.store_id"),
+        ),
+        (
+            "entry_changed",
+            "AFTER UPDATE ON entries",
+            format!("{} {}", bump("OLD.store_id"), bump("NEW.store_id")),
+        ),
+        (
+            "entry_removed",
+            "AFTER DELETE ON entries",
+            bump("OLD.store_id"),
+        ),
+        ("grant_added", "AFTER INSERT ON acl", bump("NEW.store_id")),
+        ("grant_changed", "AFTER UPDATE ON acl", bump("NEW.store_id")),
+        ("grant_removed", "AFTER DELETE ON acl", bump("OLD.store_id")),
+        (
+            "half_added",
+            "AFTER INSERT ON pending_halves",
+            bump(&entry_store("NEW.entry_id")),
+        ),
+        (
+            "half_changed",
+            "AFTER UPDATE ON pending_halves",
+            bump(&entry_store("NEW.entry_id")),
+        ),
+        (
+            "half_removed",
+            "AFTER DELETE ON pending_halves",
+            bump(&entry_store("OLD.entry_id")),
+        ),
+    ];
+    for (name, when, body) in triggers {
+        sql.push_str(&format!(
+            "CREATE TRIGGER version_{name} {when} BEGIN {body} END;\n"
+        ));
+    }
+    tx.execute_batch(&sql)
 }
