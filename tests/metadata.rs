@@ -104,3 +104,34 @@ fn entries_carry_their_certificates_metadata_as_xattrs() {
         );
     }
 }
+
+/// Only `user.` attributes exist. Other namespaces answer EOPNOTSUPP, which ls(1) and cp(1)
+/// remember for the whole filesystem; with ENODATA, `ls -l` asked three times per alias.
+#[test]
+fn other_attribute_namespaces_are_not_supported() {
+    let ws = Workspace::new();
+    let root = make_root(&ws, "namespaces-root");
+    let cert = root.cert.to_string_lossy().into_owned();
+    let m = Mounted::start(MountSpec::default().before_mount(move |db| {
+        common::add_root(db, std::path::Path::new(&cert));
+    }));
+    let dir = m.path(&format!("TRUSTED_ROOTS/{}", root.sha1));
+    for path in [dir.clone(), dir.join("cert.pem"), m.path("TRUSTED_ROOTS")] {
+        for name in [
+            "security.selinux",
+            "system.posix_acl_access",
+            "system.posix_acl_default",
+            "trusted.overlay.opaque",
+        ] {
+            let err = xattr(&path, name).expect_err("not a supported namespace");
+            assert_eq!(
+                err.raw_os_error(),
+                Some(libc::EOPNOTSUPP),
+                "{name} of {}: {err}",
+                path.display()
+            );
+        }
+    }
+    assert!(xattr(&dir, "user.vecs.type").expect("user.vecs.type").is_some());
+    assert_eq!(xattr(&dir, "user.vecs.nothing").expect("absent"), None);
+}

@@ -563,7 +563,17 @@ impl VecsFs {
         Ok(current)
     }
 
+    /// Only the `user.` namespace exists here. Any other name (`security.selinux`,
+    /// `system.posix_acl_access`, …) is EOPNOTSUPP, not ENODATA: ls(1) and cp(1) remember an
+    /// unsupported namespace per filesystem, but ask again for every file after ENODATA,
+    /// which cost `ls -l` three round trips per alias.
     pub fn getxattr(&self, caller: &Caller, ino: Ino, name: &OsStr) -> FsResult<Vec<u8>> {
+        if !name.as_encoded_bytes().starts_with(b"user.") {
+            return Err(FsError::new(
+                libc::EOPNOTSUPP,
+                "only user.* attributes are served",
+            ));
+        }
         let attrs = self.xattrs(caller, ino)?;
         attrs
             .into_iter()
