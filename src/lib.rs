@@ -4,6 +4,7 @@
 //! - [`pki`]: pure validation and canonicalisation of certificates, keys and CRLs;
 //! - [`store`]: the SQLite database (schema, migrations, permissions);
 //! - [`cli`]: `vecs-cli`, byte-compatible with VMware's tool;
+//! - [`migrate`]: import of a VMware VECS `afd.db`, export to PEM and PKCS#12 files;
 //! - [`error`]: the one place where failures become VECS error codes and errnos.
 
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod fs;
 pub mod fuse;
 pub mod logging;
+pub mod migrate;
 pub mod pki;
 pub mod store;
 pub mod sync;

@@ -81,6 +81,32 @@ pub enum Command {
         days: Option<String>,
         json: bool,
     },
+    /// vecsfs's addition: bring a VMware VECS afd.db in (`import --afd-db PATH`).
+    Import(ImportCommand),
+    /// vecsfs's addition: a store or an entry as PEM / PKCS#12 files (`export`).
+    Export(ExportCommand),
+}
+
+/// `import` as given; checked when it runs.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ImportCommand {
+    pub afd_db: Option<String>,
+    pub dry_run: bool,
+    pub allow_partial: bool,
+    pub verbose: bool,
+}
+
+/// `export` as given; checked when it runs. Passwords are never arguments: only the file (or
+/// `-`, standard input) or the environment variable that holds them.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ExportCommand {
+    pub store: Option<String>,
+    pub alias: Option<String>,
+    pub output: Option<String>,
+    pub pkcs12: bool,
+    pub password_file: Option<String>,
+    pub password_env: Option<String>,
+    pub entry_password_file: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,6 +193,29 @@ pub fn parse(args: &[String]) -> Result<Invocation, UsageError> {
         "store" => parse_store(rest),
         "entry" => parse_entry(rest),
         "trust-source" => parse_trust_source(rest),
+        "import" => {
+            let opts = read_options(rest, &extension_grammar(&["--afd-db"], &IMPORT_FLAGS))?;
+            let command = ImportCommand {
+                afd_db: opts.value("--afd-db"),
+                dry_run: opts.flag("--dry-run"),
+                allow_partial: opts.flag("--allow-partial"),
+                verbose: opts.flag("--verbose"),
+            };
+            Ok(local(Command::Import(command), opts.db()))
+        }
+        "export" => {
+            let opts = read_options(rest, &extension_grammar(&EXPORT_VALUES, &["--pkcs12"]))?;
+            let command = ExportCommand {
+                store: opts.value("--store"),
+                alias: opts.value("--alias"),
+                output: opts.value("--output"),
+                pkcs12: opts.flag("--pkcs12"),
+                password_file: opts.value("--password-file"),
+                password_env: opts.value("--password-env"),
+                entry_password_file: opts.value("--entry-password-file"),
+            };
+            Ok(local(Command::Export(command), opts.db()))
+        }
         "status" => {
             let grammar = Grammar {
                 values: &["--days"],
@@ -192,6 +241,27 @@ pub fn parse(args: &[String]) -> Result<Invocation, UsageError> {
             })
         }
         _ => Err(UsageError),
+    }
+}
+
+const IMPORT_FLAGS: [&str; 3] = ["--dry-run", "--allow-partial", "--verbose"];
+
+const EXPORT_VALUES: [&str; 6] = [
+    "--store",
+    "--alias",
+    "--output",
+    "--password-file",
+    "--password-env",
+    "--entry-password-file",
+];
+
+/// vecsfs's own commands: the last occurrence of an option wins, a dangling one is an error.
+fn extension_grammar(values: &'static [&'static str], flags: &'static [&'static str]) -> Grammar {
+    Grammar {
+        values,
+        flags,
+        wins: Wins::Last,
+        dangling_is_error: true,
     }
 }
 
@@ -565,6 +635,38 @@ mod tests {
         let inv =
             parse_words("store permission --db /d --name S --user root --grant read").unwrap();
         assert_eq!(inv.db, Some(PathBuf::from("/d")));
+    }
+
+    #[test]
+    fn import_and_export_take_their_options_and_no_password_argument() {
+        let inv = parse_words("import --dry-run --afd-db /a/afd.db --db /t.db").unwrap();
+        assert_eq!(
+            inv.command,
+            Command::Import(ImportCommand {
+                afd_db: Some("/a/afd.db".into()),
+                dry_run: true,
+                ..ImportCommand::default()
+            })
+        );
+        assert_eq!(inv.db, Some(PathBuf::from("/t.db")));
+        let inv = parse_words("export --store S --output /o --pkcs12 --password-file -").unwrap();
+        assert_eq!(
+            inv.command,
+            Command::Export(ExportCommand {
+                store: Some("S".into()),
+                output: Some("/o".into()),
+                pkcs12: true,
+                password_file: Some("-".into()),
+                ..ExportCommand::default()
+            })
+        );
+        for line in [
+            "export --store S --output /o --pkcs12 --password secret",
+            "import --afd-db",
+            "import --afd-db x --force",
+        ] {
+            assert_eq!(parse_words(line), Err(UsageError), "{line}");
+        }
     }
 
     #[test]

@@ -50,7 +50,7 @@ struct Session<'a, 'io> {
     db: Option<Database>,
 }
 
-impl Session<'_, '_> {
+impl<'io> Session<'_, 'io> {
     fn run(&mut self, command: Command) -> Outcome {
         match command {
             Command::Help | Command::ExtendedHelp => Ok(()),
@@ -91,12 +91,8 @@ impl Session<'_, '_> {
             } => self.entry_getkey(store, alias, output, text, password),
             Command::EntryDelete { store, alias, yes } => self.entry_delete(store, alias, yes),
             Command::ForceRefresh => {
-                self.db()?;
-                let Session { io, uid, db, .. } = self;
-                let db = db
-                    .as_mut()
-                    .ok_or(Failure::code(code::VECS_GENERIC_FILE_IO))?;
-                super::trust::force_refresh(io, *uid, db)
+                let (io, uid, db) = self.io_and_db()?;
+                super::trust::force_refresh(io, uid, db)
             }
             Command::Status { days, json } => {
                 let days = match days {
@@ -108,20 +104,23 @@ impl Session<'_, '_> {
                         )
                     })?,
                 };
-                self.db()?;
-                let Session { io, uid, db, .. } = self;
-                let db = db
-                    .as_ref()
-                    .ok_or(Failure::code(code::VECS_GENERIC_FILE_IO))?;
-                super::status::status(io, *uid, db, days, json)
+                let (io, uid, db) = self.io_and_db()?;
+                super::status::status(io, uid, db, days, json)
+            }
+            Command::Import(command) => {
+                // Checked before the target database is opened, which may create it.
+                let request = super::migrate::import_request(command, self.uid)?;
+                let (io, uid, db) = self.io_and_db()?;
+                super::migrate::import(request, io, uid, db)
+            }
+            Command::Export(command) => {
+                let plan = super::migrate::export_request(command, self.io)?;
+                let (io, uid, db) = self.io_and_db()?;
+                super::migrate::export(plan, io, uid, db)
             }
             Command::TrustSource(command) => {
-                self.db()?;
-                let Session { io, uid, db, .. } = self;
-                let db = db
-                    .as_mut()
-                    .ok_or(Failure::code(code::VECS_GENERIC_FILE_IO))?;
-                super::trust::trust_source(command, io, *uid, db)
+                let (io, uid, db) = self.io_and_db()?;
+                super::trust::trust_source(command, io, uid, db)
             }
         }
     }
@@ -469,6 +468,17 @@ impl Session<'_, '_> {
         ))
     }
 
+    /// The streams, the caller and the database (opened on first use), for the commands that
+    /// take all three.
+    fn io_and_db(&mut self) -> Result<(&mut Io<'io>, u32, &mut Database), Failure> {
+        self.db()?;
+        let Session { io, uid, db, .. } = self;
+        let db = db
+            .as_mut()
+            .ok_or(Failure::code(code::VECS_GENERIC_FILE_IO))?;
+        Ok((io, *uid, db))
+    }
+
     /// The database, opened on first use.
     fn db(&mut self) -> Result<&mut Database, Failure> {
         if self.db.is_none() {
@@ -559,7 +569,7 @@ fn require_store_and_alias(
 }
 
 /// `read` when the mask holds read only, as vmafd's `VecsCliPrintAccess` decides.
-fn access_name(mask: u32) -> &'static str {
+pub(super) fn access_name(mask: u32) -> &'static str {
     if mask >= (READ_STORE | WRITE_STORE) {
         "read,write"
     } else if mask == WRITE_STORE {

@@ -76,6 +76,18 @@ vecsfs differences from VMware's vecs-cli:
 \t              set): an LDAP directory laid out as vmdir, or a folder of PEM/DER files.
 \t              The mount daemon syncs every interval (default 60 s); entries added by
 \t              hand are never removed by a sync, and there is no 256-entry limit.
+\timport --afd-db <path> [--dry-run] [--allow-partial] [--verbose]
+\t              (root only) brings in a VMware VECS afd.db, which is only read: every
+\t              store, entry (re-validated), owner, grant and sync flag, in one
+\t              transaction. Anything that cannot be imported is listed with its reason
+\t              and the import is refused unless --allow-partial; --dry-run shows it all
+\t              and changes nothing.
+\texport --store <name> [--alias <alias>] --output <dir>
+\t       [--pkcs12 (--password-file <file|-> | --password-env <variable>)
+\t        [--entry-password-file <file|->]]
+\t              writes <alias>.crt (chain), .key (0600), .crl, .secret (0600) and with
+\t              --pkcs12 <alias>.p12 (0600, AES-256, SHA-256 MAC) for each key entry;
+\t              never overwrites a file. Passwords are never command-line arguments.
 \tReasons for a refusal are logged to syslog; set RUST_LOG=info to see them here.
 ";
 

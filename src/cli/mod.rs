@@ -4,6 +4,7 @@
 mod args;
 mod commands;
 mod messages;
+mod migrate;
 mod status;
 mod trust;
 

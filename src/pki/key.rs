@@ -121,6 +121,21 @@ pub fn decrypt_private_key(encrypted_pem: &[u8], password: &[u8]) -> Result<Priv
     plain_key(&block).map(PrivateKey::from_canonical)
 }
 
+/// The canonical form of an "ENCRYPTED PRIVATE KEY" PEM that is kept encrypted: the block
+/// re-encoded without the text around it, after checking that its encryption is one
+/// [`decrypt_private_key`] can undo. The key itself cannot be checked without its password.
+pub fn canonical_encrypted_private_key(input: &[u8]) -> Result<Zeroizing<String>, PkiError> {
+    let block = key_block(input)?;
+    if block.label != ENCRYPTED_LABEL {
+        return Err(PkiError::WrongLabel {
+            found: block.label.clone(),
+            expected: "an ENCRYPTED PRIVATE KEY block",
+        });
+    }
+    key_crypt::check_decryptable(&block.data)?;
+    Ok(pem_blocks::encode_secret(ENCRYPTED_LABEL, &block.data))
+}
+
 /// True when the first key block is encrypted, so that a caller can refuse it with a clear
 /// message instead of a parse error.
 pub fn is_encrypted_key(input: &[u8]) -> bool {

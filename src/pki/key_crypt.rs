@@ -72,6 +72,21 @@ pub(crate) fn decrypt(der: &[u8], password: &[u8]) -> Result<Zeroizing<Vec<u8>>,
     Ok(buffer)
 }
 
+/// Checks that `EncryptedPrivateKeyInfo` DER is a scheme [`decrypt`] can undo (PBES2 with a
+/// supported cipher and PRF, affordable parameters) without decrypting it: an imported key
+/// whose password nobody gives us must still be known to be usable later.
+pub(crate) fn check_decryptable(der: &[u8]) -> Result<(), PkiError> {
+    let info = EncryptedPrivateKeyInfoRef::from_der(der).map_err(|e| undecodable(der, e))?;
+    match &info.encryption_algorithm {
+        EncryptionScheme::Pbes2(params) => check_cost(&params.kdf),
+        _ => Err(PkiError::UnsupportedKey(
+            "key encrypted with PKCS#5 v1.5 (PBES1); re-encrypt it with \
+             `openssl pkcs8 -topk8 -v2 aes-256-cbc`"
+                .into(),
+        )),
+    }
+}
+
 fn check_cost(kdf: &Kdf) -> Result<(), PkiError> {
     let too_costly = match kdf {
         Kdf::Pbkdf2(p) => p.iteration_count > MAX_PBKDF2_ITERATIONS,

@@ -23,8 +23,8 @@ pub use cert::{parse_cert_chain, CertChain, MAX_CERT_INPUT};
 pub use crl::{parse_crl, Crl, MAX_CRL_INPUT};
 pub use digest::{sha1_hex, sha256_hex};
 pub use key::{
-    decrypt_private_key, is_encrypted_key, parse_private_key, KeyAlgorithm, PrivateKey,
-    MAX_KEY_INPUT,
+    canonical_encrypted_private_key, decrypt_private_key, is_encrypted_key, parse_private_key,
+    KeyAlgorithm, PrivateKey, MAX_KEY_INPUT,
 };
 pub use name_hash::{crl_issuer_hashes, subject_hashes, NameHashes};
 pub use summary::{certificate_summary, CertSummary};

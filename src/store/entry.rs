@@ -91,6 +91,25 @@ impl EntryContent {
         ))
     }
 
+    /// An Encrypted Private Key entry as another VECS stored it (an import): the key is kept
+    /// as it is, encrypted, since its password is not ours to know; only its encryption scheme
+    /// is checked. An unencrypted key (VECS stores one when given an empty password) is
+    /// validated and matched against the certificate as usual.
+    pub fn encrypted_private_key_as_stored(chain: &CertChain, stored_key: &[u8]) -> Result<Self> {
+        let key_pem = if crate::pki::is_encrypted_key(stored_key) {
+            crate::pki::canonical_encrypted_private_key(stored_key)?
+        } else {
+            let key = crate::pki::parse_private_key(stored_key)?;
+            key.matches_certificate(chain.leaf_der())?;
+            key.to_pkcs8_pem()
+        };
+        Ok(Self::with_key(
+            EntryType::EncryptedPrivateKey,
+            chain,
+            Zeroizing::new(key_pem.as_bytes().to_vec()),
+        ))
+    }
+
     /// A certificate chain without a key.
     pub fn trusted_cert(chain: &CertChain) -> Self {
         EntryContent {

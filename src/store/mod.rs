@@ -7,6 +7,7 @@
 pub mod access;
 mod entry;
 mod halves;
+mod import;
 pub mod names;
 mod schema;
 mod snapshot;
@@ -23,6 +24,7 @@ use zeroize::Zeroizing;
 pub use access::{Access, Grant, READ_STORE, WRITE_STORE};
 pub use entry::{EntryContent, EntryInfo, EntryType};
 pub use halves::{Half, PendingHalf, WriteOutcome};
+pub use import::{GrantChange, ImportedAs, ImportedEntry, ImportedStore, StoreImport};
 pub use names::{canonical_store_name, StoreKind};
 pub use snapshot::{EntryImage, Snapshot, StoreImage, StoreSnapshot, StoreVersion};
 pub use trust::{StoreChanges, SyncChanges, SyncTarget, SyncedEntry};

@@ -78,7 +78,7 @@ pub fn canonical_store_name(name: &str) -> &str {
     }
 }
 
-pub(super) fn check_store_name(name: &str) -> Result<()> {
+pub fn check_store_name(name: &str) -> Result<()> {
     check_label("store name", name, MAX_STORE_NAME)
 }
 
