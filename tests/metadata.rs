@@ -132,6 +132,8 @@ fn other_attribute_namespaces_are_not_supported() {
             );
         }
     }
-    assert!(xattr(&dir, "user.vecs.type").expect("user.vecs.type").is_some());
+    assert!(xattr(&dir, "user.vecs.type")
+        .expect("user.vecs.type")
+        .is_some());
     assert_eq!(xattr(&dir, "user.vecs.nothing").expect("absent"), None);
 }

@@ -77,7 +77,8 @@ fn main() {
         );
         let mount = served.mountpoint.clone();
         step("hot reads: vecsfs, tmpfs, the FUSE floor");
-        rows.extend(scenarios::hot_rows(&bench, &mount, &main_db, &tmpfs));
+        let (hot, floor) = scenarios::hot_rows(&bench, &mount, &main_db, &tmpfs);
+        rows.extend(hot);
         step("first reads after a change");
         rows.extend(scenarios::cold_rows(&bench, &mount, &main_db, &tmpfs));
         step("commits");
@@ -85,7 +86,12 @@ fn main() {
         step("walking 10,000 aliases");
         rows.extend(scenarios::walk_rows(&bench, &mount, &main_db, &tmpfs));
         step("the big CRL");
-        rows.extend(scenarios::crl_rows(&mount, &main_db, &tmpfs));
+        rows.extend(scenarios::crl_rows(
+            &mount,
+            &main_db,
+            &tmpfs,
+            &floor.mountpoint,
+        ));
     }
     step("100,000 entries");
     rows.extend(scenarios::big_store_rows(&bench, &main_db.hot_certs));

@@ -64,6 +64,20 @@ pub struct HotReads {
     pub latency: Samples,
 }
 
+impl HotReads {
+    /// Rounds of the same measurement as one: the median round's rate, every latency.
+    pub fn combine(rounds: Vec<HotReads>) -> HotReads {
+        let mut rates: Vec<f64> = rounds.iter().map(|r| r.ops_per_s).collect();
+        rates.sort_by(f64::total_cmp);
+        let ops_per_s = rates.get(rates.len() / 2).copied().unwrap_or(0.0);
+        let mut latency = Samples::default();
+        for round in rounds {
+            latency.extend(round.latency);
+        }
+        HotReads { ops_per_s, latency }
+    }
+}
+
 /// Every reader walks all of `paths` (each from its own offset) until `duration` has passed;
 /// one warm-up pass first, so that dentries and pages are cached as on a long-running host.
 pub fn hot_reads(paths: &[PathBuf], threads: usize, duration: Duration) -> HotReads {

@@ -13,6 +13,8 @@ pub const FS_TYPE: &str = "fuse.vecs";
 /// One mount, as mountinfo lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountEntry {
+    /// `major:minor` of the filesystem: a FUSE connection's backing device (its BDI).
+    pub device: String,
     pub mountpoint: PathBuf,
     pub fstype: String,
     pub source: OsString,
@@ -39,11 +41,13 @@ pub fn mount_at(mountpoint: &Path) -> io::Result<Option<MountEntry>> {
 /// with spaces, tabs, newlines and backslashes escaped as `\ooo`.
 fn parse_line(line: &str) -> Option<MountEntry> {
     let (before, after) = line.split_once(" - ")?;
+    let device = before.split(' ').nth(2)?;
     let mountpoint = before.split(' ').nth(4)?;
     let mut after = after.split(' ');
     let fstype = after.next()?;
     let source = after.next()?;
     Some(MountEntry {
+        device: device.to_string(),
         mountpoint: PathBuf::from(OsString::from_vec(unescape_octal(mountpoint))),
         fstype: String::from_utf8_lossy(&unescape_octal(fstype)).into_owned(),
         source: OsString::from_vec(unescape_octal(source)),
@@ -145,6 +149,7 @@ mod tests {
         assert_eq!(
             parse_line(line),
             Some(MountEntry {
+                device: "0:44".to_string(),
                 mountpoint: PathBuf::from("/tmp/a b"),
                 fstype: FS_TYPE.to_string(),
                 source: OsString::from("/var/lib/vecs/vecs.db"),

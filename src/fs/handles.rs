@@ -19,6 +19,27 @@ pub enum Handle {
     Write(WriteHandle),
 }
 
+/// Bytes a read returns: a window of a read handle's version (shared, no copy: a 50 MB CRL
+/// is read in 128 KiB requests), or a copy of what a write handle holds, zeroed when dropped.
+pub enum ReadData {
+    Shared {
+        data: FileData,
+        range: std::ops::Range<usize>,
+    },
+    Copied(Zeroizing<Vec<u8>>),
+}
+
+impl std::ops::Deref for ReadData {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            ReadData::Shared { data, range } => &data[range.clone()],
+            ReadData::Copied(bytes) => bytes,
+        }
+    }
+}
+
 /// What a write handle writes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -115,16 +136,22 @@ impl Handles {
         self.lock().remove(&fh);
     }
 
-    pub fn read(&self, fh: u64, offset: u64, size: u32) -> FsResult<Vec<u8>> {
+    pub fn read(&self, fh: u64, offset: u64, size: u32) -> FsResult<ReadData> {
         let map = self.lock();
-        let bytes: &[u8] = match map.get(&fh) {
-            Some(Handle::Read { data }) => data,
-            Some(Handle::Write(w)) => &w.buffer,
-            None => return Err(bad_handle(fh)),
+        let window = |len: usize| {
+            let start = (offset as usize).min(len);
+            start..start.saturating_add(size as usize).min(len)
         };
-        let start = (offset as usize).min(bytes.len());
-        let end = start.saturating_add(size as usize).min(bytes.len());
-        Ok(bytes[start..end].to_vec())
+        match map.get(&fh) {
+            Some(Handle::Read { data }) => Ok(ReadData::Shared {
+                range: window(data.len()),
+                data: data.clone(),
+            }),
+            Some(Handle::Write(w)) => Ok(ReadData::Copied(Zeroizing::new(
+                w.buffer[window(w.buffer.len())].to_vec(),
+            ))),
+            None => Err(bad_handle(fh)),
+        }
     }
 
     pub fn write(&self, fh: u64, offset: u64, data: &[u8]) -> FsResult<u32> {

@@ -22,6 +22,7 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use error::{FsError, FsResult};
+pub use handles::ReadData;
 pub use types::{
     Attr, Caller, DirEntry, Ino, Invalidation, NodeKind, Opened, SetAttr, StatFs, RENAME_EXCHANGE,
     RENAME_NOREPLACE, ROOT_INO,
@@ -241,7 +242,7 @@ impl VecsFs {
         }
     }
 
-    pub fn read(&self, fh: u64, offset: u64, size: u32) -> FsResult<Vec<u8>> {
+    pub fn read(&self, fh: u64, offset: u64, size: u32) -> FsResult<ReadData> {
         self.handles.read(fh, offset, size)
     }
 

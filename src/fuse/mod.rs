@@ -496,8 +496,15 @@ impl Filesystem for VecsFuse {
     fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
         let caller = caller(req);
         guarded("open", &caller, || {
-            // An open with O_TRUNC may change the file: drain invalidations as for a write.
-            match self.mutating(|| self.fs.open(&caller, ino.0, flags.0)) {
+            // An open for writing or with O_TRUNC may change the file: drain invalidations as
+            // for a write. A plain read (the hot path) changes nothing.
+            let open = || self.fs.open(&caller, ino.0, flags.0);
+            let result = if flags.0 & (libc::O_ACCMODE | libc::O_TRUNC) != libc::O_RDONLY {
+                self.mutating(open)
+            } else {
+                open()
+            };
+            match result {
                 Ok(opened) => reply.opened(FileHandle(opened.fh), fopen_flags(&opened)),
                 Err(e) => refuse("open", &caller, &e, reply),
             }
