@@ -30,6 +30,46 @@ pub use name_hash::{crl_issuer_hashes, subject_hashes, NameHashes};
 pub use summary::{certificate_summary, CertSummary};
 pub use trust::{parse_trust_material, TrustItem};
 
+/// The PEM reader and writer that every parser above shares, for the fuzz targets (fuzz/) and
+/// their regression test only: not an API, and not to be used by the rest of the crate.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::{pem_blocks, PkiError};
+
+    /// One PEM block as the reader found it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Block {
+        pub label: String,
+        pub encrypted: bool,
+        pub has_headers: bool,
+        pub data: Vec<u8>,
+    }
+
+    /// Every PEM block of `input`, as the parsers split it.
+    pub fn read_pem_blocks(input: &[u8]) -> Result<Vec<Block>, PkiError> {
+        let blocks = pem_blocks::read_blocks(input)?;
+        Ok(blocks
+            .into_iter()
+            .map(|b| Block {
+                label: b.label,
+                encrypted: b.encrypted,
+                has_headers: b.has_headers,
+                data: b.data.to_vec(),
+            })
+            .collect())
+    }
+
+    /// Whether the parsers see a `-----BEGIN` line (and so read `input` as PEM, not DER).
+    pub fn has_begin_line(input: &[u8]) -> bool {
+        pem_blocks::has_begin_line(input)
+    }
+
+    /// Canonical PEM, as the store writes every certificate, key and CRL.
+    pub fn encode_pem(label: &str, der: &[u8]) -> String {
+        pem_blocks::encode(label, der)
+    }
+}
+
 /// What was wrong with a piece of PKI input. Mapped to VECS codes and errnos in `crate::error`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PkiError {
