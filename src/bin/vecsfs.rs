@@ -19,6 +19,7 @@ use std::thread;
 use clap::Parser;
 use log::{error, info, warn, LevelFilter, Log, Metadata, Record};
 
+use vecsfs::daemon::cli_socket::CliSocket;
 use vecsfs::daemon::mountinfo::{self, MountState};
 use vecsfs::daemon::ready::Readiness;
 use vecsfs::daemon::status::{self, Status};
@@ -376,6 +377,10 @@ fn serve(
         db.display(),
         mountpoint.display()
     ));
+    // Users who cannot open the database read through this socket, as vmafd's clients do.
+    let cli_socket = CliSocket::start(&db)
+        .map_err(|e| warn!("no vecs-cli socket for other users: {e}"))
+        .ok();
     // The trust sync writes through its own connection; the poller shows its commits.
     let trust_sync = match SyncThread::start(db.clone()) {
         Ok(thread) => Some(thread),
@@ -389,6 +394,7 @@ fn serve(
         thread.stop();
     }
     status.remove();
+    drop(cli_socket);
     // The adapter (and its sender) is gone with the session: stop the poller, drain the rest.
     background.shutdown();
     result.map_err(|e| format!("the FUSE session failed: {e}"))?;

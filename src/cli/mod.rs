@@ -5,6 +5,7 @@ mod args;
 mod commands;
 mod messages;
 mod migrate;
+pub mod remote;
 mod status;
 mod trust;
 
@@ -65,6 +66,9 @@ impl From<crate::Error> for Failure {
 /// VECS code; the process exit status is `code & 0xFF`, as VECS's.
 pub fn run(args: &[String], io: &mut Io, uid: u32) -> u32 {
     let outcome = match args::parse(args) {
+        Ok(invocation) if remote::needs_daemon(&invocation, uid) => {
+            return remote::forward(args, &invocation, io);
+        }
         Ok(invocation) => commands::execute(invocation, io, uid),
         Err(args::UsageError) => Err(Failure::code(code::INVALID_PARAMETER)),
     };

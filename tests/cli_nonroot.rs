@@ -1,0 +1,185 @@
+//! vecs-cli run by a user who is not root, against a real daemon: the database stays root's
+//! (0600, in a 0700 directory), and the serving vecsfs answers the reading commands on its
+//! socket as the caller's uid (SO_PEERCRED), with VECS's permissions. The user is `nobody`,
+//! through `setpriv`.
+
+#[path = "support/mount.rs"]
+mod mount;
+
+mod common;
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::Command;
+
+use common::{identity, run_with_input, vecs_cli, vecs_on_db, KeyKind, Run, Workspace};
+use mount::{MountSpec, Mounted};
+
+const NOBODY: u32 = 65534;
+
+/// A directory every user may enter and write (sticky, as /tmp), removed on drop.
+fn shared_dir(prefix: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .expect("temp dir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777))
+        .expect("chmod 1777");
+    dir
+}
+
+/// vecs-cli as `nobody` on `db`, finding the daemon's socket in `run_dir`.
+fn as_nobody(run_dir: &Path, db: &Path, args: &[&str]) -> Run {
+    let mut cmd = Command::new("setpriv");
+    cmd.args([
+        &format!("--reuid={NOBODY}"),
+        &format!("--regid={NOBODY}"),
+        "--clear-groups",
+    ])
+    .arg(vecs_cli())
+    .args(args)
+    .arg("--db")
+    .arg(db)
+    .env("VECSFS_RUN_DIR", run_dir)
+    .env_remove("VECS_DB")
+    .env_remove("RUST_LOG");
+    run_with_input(cmd, b"")
+}
+
+/// The store `shared` (read granted to nobody) with a pair, and `secret` (nothing granted).
+fn seed(db: &Path, cert: &str, key: &str) {
+    vecs_on_db(db, &["store", "create", "--name", "shared"]).ok();
+    vecs_on_db(db, &["store", "create", "--name", "secret"]).ok();
+    for store in ["shared", "secret"] {
+        vecs_on_db(
+            db,
+            &[
+                "entry", "create", "--store", store, "--alias", "web", "--cert", cert, "--key", key,
+            ],
+        )
+        .ok();
+    }
+    vecs_on_db(
+        db,
+        &[
+            "store",
+            "permission",
+            "--name",
+            "shared",
+            "--user",
+            "nobody",
+            "--grant",
+            "read",
+        ],
+    )
+    .ok();
+}
+
+#[test]
+fn a_user_reads_what_vecs_lets_them_and_nothing_else() {
+    let ws = Workspace::new();
+    let id = identity(&ws, KeyKind::EcP256, "nonroot");
+    let run_dir = shared_dir("vecsfs-run-");
+    let (cert, key) = (id.cert.clone(), id.key.clone());
+    let m = Mounted::start(
+        MountSpec::default()
+            .env("VECSFS_RUN_DIR", &run_dir.path().to_string_lossy())
+            .before_mount(move |db| seed(db, &cert, &key)),
+    );
+    let run = run_dir.path();
+    let root_view = |args: &[&str]| vecs_on_db(&m.db, args).ok().to_string();
+    let before = format!(
+        "{}{}{}",
+        root_view(&["store", "list"]),
+        root_view(&["entry", "list", "--store", "shared"]),
+        root_view(&["entry", "list", "--store", "secret"])
+    );
+
+    // Read permission: listing, certificates and keys, as VECS allows.
+    let stores = as_nobody(run, &m.db, &["store", "list"]);
+    assert_eq!(stores.ok(), root_view(&["store", "list"]));
+    let listing = as_nobody(run, &m.db, &["entry", "list", "--store", "shared"]);
+    assert_eq!(
+        listing.ok(),
+        root_view(&["entry", "list", "--store", "shared"])
+    );
+    let getcert = ["entry", "getcert", "--store", "shared", "--alias", "web"];
+    assert_eq!(as_nobody(run, &m.db, &getcert).ok(), root_view(&getcert));
+    let getkey = ["entry", "getkey", "--store", "shared", "--alias", "web"];
+    let key_pem = root_view(&getkey);
+    assert!(key_pem.contains("PRIVATE KEY"));
+    assert_eq!(as_nobody(run, &m.db, &getkey).ok(), key_pem);
+
+    // --output is written by the client, as the user, 0600, with what stdout would show.
+    let out_dir = shared_dir("vecsfs-out-");
+    let out = out_dir.path().join("web.key");
+    let out_arg = out.to_string_lossy().into_owned();
+    let mut with_output = getkey.to_vec();
+    with_output.extend(["--output", &out_arg]);
+    assert_eq!(as_nobody(run, &m.db, &with_output).ok(), "");
+    let meta = std::fs::metadata(&out).expect("output file");
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (NOBODY, 0o600));
+    assert_eq!(std::fs::read_to_string(&out).expect("read output"), key_pem);
+
+    // No permission: error 5, as VECS answers it.
+    as_nobody(run, &m.db, &["entry", "list", "--store", "secret"]).failed_with(5);
+    as_nobody(
+        run,
+        &m.db,
+        &["entry", "getkey", "--store", "secret", "--alias", "web"],
+    )
+    .failed_with(5);
+    // Writes are not served on the socket (the mount takes them): error 5, nothing changed.
+    let refused = as_nobody(
+        run,
+        &m.db,
+        &[
+            "entry", "create", "--store", "shared", "--alias", "new", "--cert", &id.cert,
+        ],
+    );
+    refused.failed_with(5);
+    assert!(
+        refused.stderr.contains("write through the mount"),
+        "{refused:#?}"
+    );
+    as_nobody(run, &m.db, &["store", "delete", "--name", "shared", "-y"]).failed_with(5);
+    let after = format!(
+        "{}{}{}",
+        root_view(&["store", "list"]),
+        root_view(&["entry", "list", "--store", "shared"]),
+        root_view(&["entry", "list", "--store", "secret"])
+    );
+    assert_eq!(after, before, "the refusals changed nothing");
+
+    // The database itself stays root's.
+    for path in [m.db.clone(), m.db.with_extension("db-wal")] {
+        if let Ok(meta) = std::fs::metadata(&path) {
+            assert_eq!(
+                (meta.uid(), meta.mode() & 0o777),
+                (0, 0o600),
+                "{}",
+                path.display()
+            );
+        }
+    }
+    let log = m.log();
+    assert!(
+        log.contains(&format!("vecs-cli for uid {NOBODY}")),
+        "the daemon logs who asked: {log}"
+    );
+    assert!(!log.contains("BEGIN PRIVATE KEY"), "no key in the log");
+}
+
+/// Without a daemon serving the database, a user who cannot open it is told so: VECS's
+/// "cannot connect to vmafd" (1021), naming the database and the socket.
+#[test]
+fn without_a_daemon_the_user_is_told_why() {
+    let private = tempfile::tempdir().expect("temp dir");
+    let db = private.path().join("vecs.db");
+    vecs_on_db(&db, &["store", "list"]).ok();
+    let run_dir = shared_dir("vecsfs-run-");
+    let run = as_nobody(run_dir.path(), &db, &["store", "list"]);
+    run.failed_with(1021);
+    assert!(run.stderr.contains("no vecsfs daemon answers"), "{run:#?}");
+    assert!(run.stdout.is_empty());
+}
