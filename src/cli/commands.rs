@@ -612,6 +612,12 @@ fn build_content(
     key: &[u8],
     password: Option<&str>,
 ) -> Result<EntryContent, Failure> {
+    if let Some(warning) =
+        chain.and_then(|c| pki::validity_warning(c, std::time::SystemTime::now()))
+    {
+        // Accepted, as VECS accepts it; stderr stays VMware's, the log says it.
+        log::warn!("accepted, but {warning}");
+    }
     let content = match (entry_type, chain) {
         (EntryType::SecretKey, _) => EntryContent::secret_key(key)?,
         (EntryType::TrustedCert, Some(chain)) => EntryContent::trusted_cert(chain),

@@ -39,11 +39,59 @@ pub fn certificate_summary(der: &[u8]) -> Result<CertSummary, PkiError> {
     })
 }
 
+/// What to warn about when a certificate of `chain` is outside its validity period at `now`.
+/// VECS accepts such certificates (a root may be stored before it is valid, an
+/// expired one to be replaced later), and so does vecsfs: with this warning in the log.
+pub fn validity_warning(chain: &super::CertChain, now: std::time::SystemTime) -> Option<String> {
+    let now = match now.duration_since(std::time::UNIX_EPOCH) {
+        Ok(since) => i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+        Err(before) => -i64::try_from(before.duration().as_secs()).unwrap_or(i64::MAX),
+    };
+    let utc = |t: i64| {
+        x509_parser::time::ASN1Time::from_timestamp(t)
+            .map_or_else(|_| t.to_string(), |a| a.to_string())
+    };
+    chain.ders().iter().enumerate().find_map(|(i, der)| {
+        let summary = certificate_summary(der).ok()?;
+        let which = if i == 0 {
+            format!("the certificate [{}]", summary.subject)
+        } else {
+            format!("certificate {} of the chain [{}]", i + 1, summary.subject)
+        };
+        if now > summary.not_after {
+            Some(format!("{which} expired on {}", utc(summary.not_after)))
+        } else if now < summary.not_before {
+            Some(format!(
+                "{which} is not valid before {}",
+                utc(summary.not_before)
+            ))
+        } else {
+            None
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::pki::parse_cert_chain;
     use crate::pki::test_support::{openssl_stdout, Material};
+
+    #[test]
+    fn certificates_outside_their_validity_are_named_with_the_date() {
+        use std::time::{Duration, SystemTime, UNIX_EPOCH};
+        let m = Material::new();
+        let expired = parse_cert_chain(&m.read("expired.crt")).expect("expired certificate");
+        let warning = validity_warning(&expired, SystemTime::now()).expect("a warning");
+        assert!(warning.contains("expired on"), "{warning}");
+        assert!(warning.contains("2001"), "names the end date: {warning}");
+        // 1999: before its start (2000-01-01).
+        let in_1999 = UNIX_EPOCH + Duration::from_secs(930_000_000);
+        let early = validity_warning(&expired, in_1999).expect("a warning");
+        assert!(early.contains("not valid before"), "{early}");
+        let current = parse_cert_chain(&m.read("rsa.crt")).expect("certificate");
+        assert_eq!(validity_warning(&current, SystemTime::now()), None);
+    }
 
     #[test]
     fn summaries_agree_with_openssl() {
