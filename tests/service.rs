@@ -577,6 +577,129 @@ fn a_killed_daemon_comes_back_with_nothing_lost() {
     assert!(status.success(), "umount: {out}");
 }
 
+/// What a service that holds files open sees when the serving daemon is killed and its
+/// supervisor brings the mount back (README, "Running as a service", Daemon death):
+/// - a descriptor opened before the death is dead for good: a read the kernel must ask the
+///   daemon for fails with ENOTCONN, before and after the restart (the new mount is another
+///   filesystem); one whose pages the kernel had cached may still return that same version,
+///   never anything else;
+/// - a write not yet committed is lost, and its close(2) says so (ENOTCONN): the file keeps its
+///   previous content, whole;
+/// - a fresh open(2) of the same path works again within [`RECOVERY_TIMEOUT`] (measured: about
+///   0.1 s) and reads the same content: nothing acknowledged is lost.
+#[test]
+fn open_files_across_a_daemon_death() {
+    use std::io::{Read, Write};
+    use std::os::fd::{AsRawFd, IntoRawFd};
+    use std::os::unix::fs::FileExt;
+
+    let m = ServiceMount::new().with_db_dir();
+    m.mount_ok(&[]);
+    let certs = m.dir.path().join("certs");
+    std::fs::create_dir(&certs).expect("certs dir");
+    let held = certificate(&certs, "held");
+    let other = certificate(&certs, "other");
+    let expected = std::fs::read(&held).expect("source");
+    let alias_dir = m.mountpoint.join("TRUSTED_ROOTS/held");
+    std::fs::create_dir(&alias_dir).expect("mkdir alias");
+    let path = alias_dir.join("cert.pem");
+    std::fs::copy(&held, &path).expect("cp through the mount");
+
+    // Never read: nothing of it is in the kernel's page cache.
+    let unread = std::fs::File::open(&path).expect("open");
+    // Read whole: its pages are cached.
+    let mut cached = std::fs::File::open(&path).expect("open");
+    let mut shown = Vec::new();
+    cached.read_to_end(&mut shown).expect("read");
+    assert_eq!(shown, expected);
+    // A writer in the middle of replacing the file: written, not closed (not committed).
+    let mut writer = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .expect("open for writing");
+    writer
+        .write_all(&std::fs::read(&other).expect("other"))
+        .expect("write (buffered by the daemon)");
+
+    let (supervisor, server) = m.pids().expect("status file");
+    let supervisor = supervisor.expect("supervised");
+    // Both processes run with no core dumps (the child sets it again after its exec).
+    for pid in [supervisor, server] {
+        let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("limits");
+        let core = limits
+            .lines()
+            .find(|l| l.starts_with("Max core file size"))
+            .expect("core limit");
+        assert_eq!(
+            core.split_whitespace().nth(4),
+            Some("0"),
+            "pid {pid}: {core}"
+        );
+    }
+    // SAFETY: kill(2) of the test's own daemon.
+    assert_eq!(unsafe { libc::kill(server as i32, libc::SIGKILL) }, 0);
+    assert!(
+        wait_for(RECOVERY_TIMEOUT, || !alive(server)).is_some(),
+        "the server did not die"
+    );
+
+    let mut buf = vec![0u8; 64 * 1024];
+    let err = unread
+        .read_at(&mut buf, 0)
+        .expect_err("a read of an uncached file of a dead daemon");
+    assert_eq!(err.raw_os_error(), Some(libc::ENOTCONN), "{err}");
+    match cached.read_at(&mut buf[..expected.len()], 0) {
+        Ok(n) => {
+            assert_eq!(&buf[..n], &expected[..], "the cached version, whole");
+            println!("cached descriptor after the death: read the cached version");
+        }
+        Err(e) => {
+            assert_eq!(e.raw_os_error(), Some(libc::ENOTCONN), "{e}");
+            println!("cached descriptor after the death: ENOTCONN");
+        }
+    }
+    // close(2) reports the lost write (std's File would drop the error).
+    let fd = writer.into_raw_fd();
+    // SAFETY: `fd` was just taken from the File and is closed exactly once.
+    let rc = unsafe { libc::close(fd) };
+    let close_err = io::Error::last_os_error();
+    assert_eq!(
+        rc, -1,
+        "close of an uncommitted write to a dead daemon succeeded"
+    );
+    assert_eq!(
+        close_err.raw_os_error(),
+        Some(libc::ENOTCONN),
+        "{close_err}"
+    );
+
+    // A fresh open works again once the supervisor has mounted again: the same content.
+    let back = wait_for(RECOVERY_TIMEOUT, || {
+        std::fs::read(&path).is_ok_and(|now| now == expected)
+    });
+    m.remember_pids();
+    let took = back.unwrap_or_else(|| {
+        panic!(
+            "no fresh open within {RECOVERY_TIMEOUT:?}: {}",
+            m.log_hint()
+        )
+    });
+    println!("fresh open works again after: {took:?}");
+    assert!(alive(supervisor));
+    // The old descriptors stay dead: a service must reopen its files.
+    let err = unread
+        .read_at(&mut buf, 0)
+        .expect_err("an old descriptor after the restart");
+    assert_eq!(err.raw_os_error(), Some(libc::ENOTCONN), "{err}");
+    let _ = unread.as_raw_fd();
+    drop((unread, cached));
+    let (status, out) = m.cli(&["entry", "list", "--store", "TRUSTED_ROOTS", "--aliases"]);
+    assert!(status.success() && out.contains("held"), "{out}");
+    let (status, out) = m.run("umount", &[&m.mnt_str()]);
+    assert!(status.success(), "umount: {out}");
+}
+
 /// Under systemd (`Type=notify`) the daemon says READY=1 once the mount serves, and stops
 /// cleanly on SIGTERM: tested with a real notification socket, as systemd provides it.
 #[test]

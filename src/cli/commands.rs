@@ -2,7 +2,7 @@
 //! (vmafd `tools/vecs-cli/cli.c` and `main.c`).
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
@@ -593,9 +593,8 @@ fn read_input(path: Option<&str>, limit: usize) -> Result<Zeroizing<Vec<u8>>, Fa
         )
     };
     let file = File::open(path).map_err(open_failure)?;
-    let mut data = Zeroizing::new(Vec::new());
-    file.take(limit as u64 + 1)
-        .read_to_end(&mut data)
+    // Not `read_to_end`: a key file's bytes would stay in every allocation it grows out of.
+    let data = crate::secret::read_to_end(file, limit as u64 + 1)
         .map_err(|e| Failure::from(Error::io(path, e)))?;
     if data.len() > limit {
         let size = std::fs::metadata(path)
@@ -681,7 +680,9 @@ fn write_private_output(mut file: File, path: &str, bytes: &[u8]) -> Outcome {
 /// Reads a password line with echo off when stdin is a terminal.
 fn read_password(io: &mut Io) -> Zeroizing<String> {
     let _echo = EchoOff::new();
-    let mut line = Zeroizing::new(String::new());
+    // Room for any password typed, so that reading the line never reallocates (which would
+    // leave the first part of it in freed memory).
+    let mut line = Zeroizing::new(String::with_capacity(4096));
     let _ = io.stdin.read_line(&mut line);
     let trimmed = Zeroizing::new(line.trim_end_matches('\n').to_string());
     trimmed

@@ -176,7 +176,8 @@ impl Handles {
             return Err(refused);
         };
         if handle.buffer.len() < end {
-            handle.buffer.resize(end, 0);
+            // A plain `resize` would leave the bytes written so far in the freed allocation.
+            crate::secret::resize(&mut handle.buffer, end);
         }
         handle.buffer[offset..end].copy_from_slice(data);
         handle.written = true;
@@ -193,7 +194,7 @@ impl Handles {
             .ok()
             .filter(|&s| s <= MAX_WRITE)
             .ok_or_else(|| too_big(&handle.path()))?;
-        handle.buffer.resize(size, 0);
+        crate::secret::resize(&mut handle.buffer, size);
         if size == 0 {
             handle.truncated = true;
         } else {

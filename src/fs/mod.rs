@@ -6,6 +6,7 @@
 //! handle and committed to the store at flush, fsync or release; the view is then rebuilt from
 //! the store and what changed is queued as kernel invalidations.
 
+mod audit;
 mod capath;
 mod commit;
 mod error;
@@ -169,12 +170,29 @@ impl VecsFs {
         }
     }
 
+    /// Every open of a key (key.pem, bundle.pem), allowed or refused, is an audit line.
     pub fn open(&self, caller: &Caller, ino: Ino, flags: i32) -> FsResult<Opened> {
         let state = self.read_state();
         let (node, stale) = node_for_io(&state, ino)?;
+        let result = self.open_node(&state, caller, &node, stale, flags);
+        drop(state);
+        if let Node::File(store, alias, file @ (FileName::Key | FileName::Bundle)) = &node {
+            audit::key_open(caller, store, alias, file.as_str(), flags, &result);
+        }
+        result
+    }
+
+    fn open_node(
+        &self,
+        state: &State,
+        caller: &Caller,
+        node: &Node,
+        stale: bool,
+        flags: i32,
+    ) -> FsResult<Opened> {
         let writing = flags & libc::O_ACCMODE != libc::O_RDONLY;
         let truncate = flags & libc::O_TRUNC != 0;
-        let (store, alias, target, current) = match &node {
+        let (store, alias, target, current) = match node {
             Node::File(s, a, f) => {
                 let data = nodes::file_data(&state.view, s, a, *f)
                     .ok_or_else(|| FsError::not_found(f.as_str()))?;
@@ -217,7 +235,7 @@ impl VecsFs {
         if !writing {
             return Ok(self.open_for_reading(current, stale));
         }
-        self.check_writable(store_node, &node)?;
+        self.check_writable(store_node, node)?;
         let handle = WriteHandle::new(
             store.clone(),
             alias.clone(),
@@ -273,7 +291,36 @@ impl VecsFs {
         Ok(())
     }
 
+    /// A create of key.pem is an open of a key for writing: audited as [`Self::open`] is.
     pub fn create(
+        &self,
+        caller: &Caller,
+        parent: Ino,
+        name: &OsStr,
+        mode: u32,
+        flags: i32,
+    ) -> FsResult<(Attr, Opened)> {
+        let result = self.create_file(caller, parent, name, mode, flags);
+        if name == OsStr::new(FileName::Key.as_str()) {
+            if let Ok(Node::Alias(store, alias)) = node_of(&self.read_state(), parent) {
+                let opened = result
+                    .as_ref()
+                    .map(|(_, opened)| *opened)
+                    .map_err(Clone::clone);
+                audit::key_open(
+                    caller,
+                    &store,
+                    &alias,
+                    FileName::Key.as_str(),
+                    flags | libc::O_WRONLY,
+                    &opened,
+                );
+            }
+        }
+        result
+    }
+
+    fn create_file(
         &self,
         caller: &Caller,
         parent: Ino,

@@ -91,7 +91,11 @@ fn read_block<'a>(
             continue;
         }
         in_headers = false;
-        body.extend(line.iter().filter(|b| !b.is_ascii_whitespace()));
+        // Grown without leaving the base64 of a key in a freed allocation.
+        crate::secret::extend_from_iter(
+            &mut body,
+            line.iter().copied().filter(|b| !b.is_ascii_whitespace()),
+        );
     }
     Err(PkiError::BadPem(format!(
         "'-----BEGIN {}-----' has no matching END line (truncated?)",

@@ -383,7 +383,10 @@ impl Database {
 }
 
 /// Creates the database file 0600 (and its directory 0700) before SQLite opens it, so that it
-/// never exists with a wider mode; SQLite gives the WAL and SHM files the same mode.
+/// never exists with a wider mode; SQLite gives the WAL and SHM files the same mode (it sets
+/// the mode of a file it creates explicitly, whatever the umask). An existing database, WAL or
+/// SHM file that others may read (an older install, a copy made with a loose umask) is made
+/// 0600 when it is ours to change, and refused otherwise: it holds every private key.
 fn create_private_file(path: &Path) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.exists() {
@@ -403,9 +406,55 @@ fn create_private_file(path: &Path) -> Result<()> {
         Ok(file) => file
             .set_permissions(std::fs::Permissions::from_mode(0o600))
             .map_err(|e| Error::io(path.display().to_string(), e)),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut file = path.as_os_str().to_owned();
+                file.push(suffix);
+                keep_private(Path::new(&file))?;
+            }
+            Ok(())
+        }
         Err(e) => Err(Error::io(path.display().to_string(), e)),
     }
+}
+
+/// Makes an existing file of the database 0600 if group or others have any access to it; a
+/// file that does not exist (yet) is fine.
+fn keep_private(path: &Path) -> Result<()> {
+    let shown = || path.display().to_string();
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(shown(), e)),
+    };
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o077 == 0 {
+        return Ok(());
+    }
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid(2) cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    if euid != 0 && euid != meta.uid() {
+        return Err(Error::io(
+            shown(),
+            std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "other users may read it (mode {mode:04o}); its owner (uid {}) must make \
+                     it private first: chmod 600 {}",
+                    meta.uid(),
+                    shown()
+                ),
+            ),
+        ));
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| Error::io(shown(), e))?;
+    log::warn!(
+        "{}: other users could read it (mode {mode:04o}); made it 0600",
+        shown()
+    );
+    Ok(())
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
