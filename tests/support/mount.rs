@@ -14,7 +14,7 @@
 //! harness panics with the reason and the daemon's log. Every wait has a timeout.
 #![allow(dead_code)]
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
@@ -32,6 +32,18 @@ const POLL: Duration = Duration::from_millis(20);
 
 /// The fstype the daemon's mounts show in /proc/self/mountinfo (`fuse.` + subtype).
 pub const FSTYPE: &str = "fuse.vecs";
+
+/// How long a daemon killed with SIGKILL may take to die before [`Mounted::kill9`] aborts its
+/// connection.
+pub const WEDGE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// What [`Mounted::kill9`] saw.
+pub struct Killed {
+    pub status: ExitStatus,
+    /// Where the daemon's threads were stuck in the kernel, when it did not die of SIGKILL
+    /// alone and its connection had to be aborted.
+    pub wedged: Option<String>,
+}
 
 /// Prepares the database before the daemon starts.
 pub type Prepare = Box<dyn FnOnce(&Path)>;
@@ -75,6 +87,9 @@ pub struct Mounted {
     log: PathBuf,
     child: Child,
     status: Option<ExitStatus>,
+    /// How the daemon was started, for [`Mounted::restart`].
+    options: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl Mounted {
@@ -107,9 +122,82 @@ impl Mounted {
             log,
             child,
             status: None,
+            options: spec.options,
+            env: spec.env,
         };
         mounted.wait_until_mounted();
         mounted
+    }
+
+    /// `kill -9` of the daemon: waits for it to die and returns its status. The mount stays
+    /// behind, dead (every call on it fails with ENOTCONN), until [`Mounted::restart`].
+    ///
+    /// A killed daemon can stay half-dead: a thread of it blocked in the kernel (uninterruptibly)
+    /// on a reverse invalidation of a directory entry while a lookup in that directory waits for
+    /// the daemon's answer, and the connection is not aborted while that thread lives. If it
+    /// has not died within [`WEDGE_TIMEOUT`] and a thread of it is in uninterruptible sleep, the
+    /// connection is aborted with umount(MNT_FORCE), as an administrator would, and `wedged`
+    /// tells where its threads were stuck.
+    #[track_caller]
+    pub fn kill9(&mut self) -> Killed {
+        if self.status.is_none() {
+            self.signal(libc::SIGKILL);
+        }
+        if let Some(status) = self.try_wait_exit(WEDGE_TIMEOUT) {
+            return Killed {
+                status,
+                wedged: None,
+            };
+        }
+        let stacks = kernel_stacks(&format!("/proc/{}", self.child.id()));
+        if !stacks.contains(" state D:") {
+            // Only slow to die (a loaded machine): no thread is stuck.
+            if let Some(status) = self.try_wait_exit(EXIT_TIMEOUT) {
+                return Killed {
+                    status,
+                    wedged: None,
+                };
+            }
+        }
+        let forced = force_unmount(&self.mountpoint);
+        match self.try_wait_exit(EXIT_TIMEOUT) {
+            Some(status) => Killed {
+                status,
+                wedged: Some(stacks),
+            },
+            None => panic!(
+                "vecsfs (pid {}) did not die within {WEDGE_TIMEOUT:?} of SIGKILL, nor within \
+                 {EXIT_TIMEOUT:?} of umount(MNT_FORCE) ({forced:?}).\nIts threads in the kernel \
+                 then:\n{stacks}\nnow:\n{}\nThe test's threads:\n{}\nIts log (tail):\n{}",
+                self.child.id(),
+                kernel_stacks(&format!("/proc/{}", self.child.id())),
+                kernel_stacks("/proc/self"),
+                crate::common::tail(&self.log(), 40),
+            ),
+        }
+    }
+
+    /// Starts a new daemon, as the first was started, on the same database and mountpoint,
+    /// once the old one has exited (see [`Mounted::kill9`]): lazily unmounts what it left
+    /// behind, then waits until the new mount is up. The daemon's log goes on in the same file.
+    #[track_caller]
+    pub fn restart(&mut self) {
+        assert!(
+            self.try_wait_exit(Duration::ZERO).is_some(),
+            "restart: the daemon (pid {}) is still running",
+            self.child.id()
+        );
+        self.unmount_lazily();
+        self.wait_unmounted(EXIT_TIMEOUT);
+        self.child = spawn_daemon(
+            &self.db,
+            &self.mountpoint,
+            &self.options,
+            &self.env,
+            &self.log,
+        );
+        self.status = None;
+        self.wait_until_mounted();
     }
 
     /// A path inside the mount.
@@ -255,6 +343,40 @@ impl Drop for Mounted {
     }
 }
 
+/// umount2(MNT_FORCE): for FUSE, aborts the connection (every waiting call fails with
+/// ECONNABORTED) whether or not the mount can then go.
+pub fn force_unmount(mountpoint: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(mountpoint.as_os_str().as_bytes()).expect("path without NUL");
+    // SAFETY: a valid NUL-terminated path.
+    if unsafe { libc::umount2(path.as_ptr(), libc::MNT_FORCE) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Where each thread of a process is blocked in the kernel (`/proc/PID/task/*/stack`, root
+/// only), to explain a process that does not die.
+pub fn kernel_stacks(proc_dir: &str) -> String {
+    let mut out = String::new();
+    let Ok(tasks) = std::fs::read_dir(format!("{proc_dir}/task")) else {
+        return format!("({proc_dir} is gone)");
+    };
+    for task in tasks.flatten() {
+        let path = task.path();
+        let read = |name: &str| std::fs::read_to_string(path.join(name)).unwrap_or_default();
+        out.push_str(&format!(
+            "task {} ({}) state {}:\n{}\n",
+            task.file_name().to_string_lossy(),
+            read("comm").trim(),
+            read("stat").split_whitespace().nth(2).unwrap_or("?"),
+            read("stack").trim_end()
+        ));
+    }
+    out
+}
+
 /// Panics unless FUSE can work here: these tests must fail, never pass silently.
 #[track_caller]
 pub fn require_fuse() {
@@ -276,7 +398,12 @@ fn spawn_daemon(
     log: &Path,
 ) -> Child {
     // A file, not a pipe: nobody might read a pipe, and a full one would block the daemon.
-    let log_file = File::create(log).expect("daemon log file");
+    // Appended to, so that a restarted daemon's log follows its predecessor's.
+    let log_file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("daemon log file");
     let mut cmd = Command::new(vecsfs_bin());
     cmd.arg("--db").arg(db);
     for option in options {
