@@ -1859,6 +1859,28 @@ fn an_entry_added_elsewhere_under_an_empty_alias_directory_is_listed_once() {
     );
 }
 
+/// While a writer holds a file open, the kernel grows the shared inode's size as the bytes go
+/// by: a reader that opens then reads past the cache (no keep_cache), so that its read ends
+/// where its version does instead of in zeroed page tails. Once the writer is gone, reads are
+/// cached again.
+#[test]
+fn a_file_being_written_is_read_past_the_cache() {
+    let m = material();
+    let fx = Fx::new();
+    fx.mkdir(ROOT, "machine/busy").unwrap();
+    fx.put("machine/busy/cert.pem", &m.twin1);
+    let cert = fx.lookup(ROOT, "machine/busy/cert.pem").unwrap();
+    let writer = fx.fs.open(&ROOT, cert.ino, libc::O_WRONLY).unwrap();
+    let reader = fx.fs.open(&ROOT, cert.ino, libc::O_RDONLY).unwrap();
+    assert!(reader.direct_io && !reader.keep_cache, "{reader:?}");
+    assert_eq!(fx.read_all(reader.fh).unwrap(), canonical_cert(&m.twin1));
+    fx.fs.release(&ROOT, reader.fh).unwrap();
+    fx.fs.release(&ROOT, writer.fh).unwrap();
+    let calm = fx.fs.open(&ROOT, cert.ino, libc::O_RDONLY).unwrap();
+    assert!(calm.keep_cache && !calm.direct_io, "{calm:?}");
+    fx.fs.release(&ROOT, calm.fh).unwrap();
+}
+
 /// The kernel keeps file pages (read handles are opened with keep_cache), so a change made
 /// through the mount gives the file a new inode and invalidates its name, even at the same
 /// size; an open through the older inode (a name the kernel has not dropped yet) reads the

@@ -448,7 +448,16 @@ fn supervise(
         .map_err(|e| format!("cannot find my own executable: {e}"))?
         .into_os_string();
     info!("supervising the mount at {}", args.mountpoint.display());
-    supervise::supervise(&program, &server_args(args), signals, readiness)
+    // Never resolved through the mount itself: a dead one would hang the lookup.
+    let mountpoint = mountinfo::absolute_without_following_last(&args.mountpoint)
+        .map_err(|e| format!("{}: {e}", args.mountpoint.display()))?;
+    supervise::supervise(
+        &program,
+        &server_args(args),
+        &mountpoint,
+        signals,
+        readiness,
+    )
 }
 
 /// `vecsfs status MOUNTPOINT`.

@@ -482,10 +482,18 @@ impl<'io> Session<'_, 'io> {
     /// The database, opened on first use.
     fn db(&mut self) -> Result<&mut Database, Failure> {
         if self.db.is_none() {
+            let uid = self.uid;
             let db = Database::open(&self.db_path).map_err(|e| {
+                // A user who cannot open root's database is told where their way in is.
+                let hint = if uid != 0 && e.vecs_code() == code::ACCESS_DENIED {
+                    " (it is root's; other users read through the vecsfs daemon and write \
+                     through the mount)"
+                } else {
+                    ""
+                };
                 Failure::with_note(
                     e.vecs_code(),
-                    format!("Error: Cannot open the certificate database: {e} \n"),
+                    format!("Error: Cannot open the certificate database: {e}{hint} \n"),
                 )
             })?;
             self.db = Some(db);

@@ -56,8 +56,10 @@ fn is_remote(command: &Command) -> bool {
 
 /// Whether this caller must go through the daemon: not root, and the database cannot be
 /// opened (its file or directory is root's alone).
+/// Other commands run here and fail as they would (opening the database, or their own
+/// root-only check), so their messages stay theirs.
 pub(super) fn needs_daemon(invocation: &Invocation, uid: u32) -> bool {
-    if uid == 0 || matches!(invocation.command, Command::Help | Command::ExtendedHelp) {
+    if uid == 0 || !is_remote(&invocation.command) {
         return false;
     }
     let db = crate::store::resolve_db_path(invocation.db.as_deref());

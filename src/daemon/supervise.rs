@@ -16,7 +16,8 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Command, ExitStatus};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -127,6 +128,7 @@ pub fn describe_exit(status: ExitStatus) -> String {
 pub fn supervise(
     program: &OsString,
     args: &[OsString],
+    mountpoint: &Path,
     signals: libc::sigset_t,
     readiness: &mut Readiness,
 ) -> Result<(), String> {
@@ -191,8 +193,7 @@ pub fn supervise(
             }
             ReadyOutcome::Closed => {}
         }
-        let status = child
-            .wait()
+        let status = wait_unwedging(&mut child, mountpoint)
             .map_err(|e| format!("cannot wait for the server: {e}"))?;
         child_pid.store(0, Ordering::SeqCst);
         let why = describe_exit(status);
@@ -229,6 +230,53 @@ pub fn supervise(
             return Ok(());
         }
     }
+}
+
+/// How long a dead server may stay unreapable before its FUSE connection is aborted.
+const WEDGE_GRACE: Duration = Duration::from_secs(1);
+
+/// Waits for the server to exit. A server killed while a request was in flight can be stuck
+/// half dead: its main thread is gone, but one thread sits in the kernel sending an
+/// invalidation that waits for a directory lock, held by a lookup that waits for an answer
+/// from this very server. Its /dev/fuse stays open until that thread returns, so nothing ever
+/// ends (and the lookup's caller hangs). Past [`WEDGE_GRACE`] of that, the connection is
+/// aborted (umount -f), which fails both waits, and the server exits.
+fn wait_unwedging(child: &mut Child, mountpoint: &Path) -> io::Result<ExitStatus> {
+    let mut dead_since: Option<Instant> = None;
+    let mut aborted = false;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if leader_is_dead(child.id()) {
+            let since = *dead_since.get_or_insert_with(Instant::now);
+            if !aborted && since.elapsed() > WEDGE_GRACE {
+                warn!(
+                    "the server (pid {}) died with a thread stuck on its own mount; aborting the FUSE connection of {}",
+                    child.id(),
+                    mountpoint.display()
+                );
+                if let Err(e) = crate::fuse::mount::abort(mountpoint) {
+                    warn!("cannot abort the FUSE connection: {e}");
+                }
+                aborted = true;
+            }
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether the main thread of `pid` has exited (zombie) while the process lives on.
+fn leader_is_dead(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            // `pid (comm) state ...`: comm may hold spaces and parentheses; the state follows
+            // the last `)`.
+            let rest = &stat[stat.rfind(')')? + 1..];
+            rest.split_whitespace().next().map(|s| s == "Z" || s == "X")
+        })
+        .unwrap_or(false)
 }
 
 /// Stop signals go to the child, which unmounts and exits 0; the supervisor then exits too.

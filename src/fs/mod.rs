@@ -233,7 +233,14 @@ impl VecsFs {
             if writing { Access::Write } else { Access::Read },
         )?;
         if !writing {
-            return Ok(self.open_for_reading(current, stale));
+            // While a writer has this file open, the kernel extends the inode's size as the
+            // writer's bytes go by (before anything is committed): a cached read would show
+            // this version followed by NULs. Read past the cache until the writer is done.
+            let being_written = self
+                .handles
+                .open_write_size(store, alias, &target)
+                .is_some();
+            return Ok(self.open_for_reading(current, stale || being_written));
         }
         self.check_writable(store_node, node)?;
         let handle = WriteHandle::new(

@@ -275,11 +275,17 @@ fn set_attr(
 /// writer opens with O_TRUNC, under readers that opened the file before (keep_cache) and must
 /// go on reading their version. Without it, O_TRUNC arrives as a truncate the filesystem
 /// applies to the new handle only.
-const CAPABILITIES: [(&str, InitFlags); 2] = [
+const CAPABILITIES: [(&str, InitFlags); 3] = [
     // `ls -l` in one round trip per buffer instead of one LOOKUP per name.
     ("FUSE_DO_READDIRPLUS", InitFlags::FUSE_DO_READDIRPLUS),
     // Lookups and readdirs in one directory need not be serialised by the kernel.
     ("FUSE_PARALLEL_DIROPS", InitFlags::FUSE_PARALLEL_DIROPS),
+    // Every cached read first checks that the inode's size is still known. A write to a file
+    // grows the kernel's size of the inode its readers share, before anything is committed,
+    // and marks that size unknown: with this flag a reader's next read asks (GETATTR, the
+    // committed size) instead of reading the zeroed rest of the page as data. Hot reads ask
+    // nothing (attributes stay valid: a new version is a new inode).
+    ("FUSE_AUTO_INVAL_DATA", InitFlags::FUSE_AUTO_INVAL_DATA),
 ];
 
 impl Filesystem for VecsFuse {

@@ -47,6 +47,17 @@ pub fn detach(mountpoint: &Path) -> io::Result<()> {
     umount2(mountpoint, libc::MNT_DETACH)
 }
 
+/// Aborts the FUSE connection of the mount at `mountpoint` (umount -f: the kernel fails every
+/// request in flight and every later one with ENOTCONN), and unmounts it if nothing holds it.
+/// Only for a server that is dead but cannot exit (see `daemon::supervise`).
+pub fn abort(mountpoint: &Path) -> io::Result<()> {
+    match umount2(mountpoint, libc::MNT_FORCE) {
+        // Aborted, but still in use: the next server detaches it.
+        Err(e) if e.raw_os_error() == Some(libc::EBUSY) => Ok(()),
+        other => other,
+    }
+}
+
 fn c_path(path: &Path) -> io::Result<CString> {
     CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
