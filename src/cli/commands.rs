@@ -119,6 +119,12 @@ impl<'io> Session<'_, 'io> {
                 super::migrate::export(plan, io, uid, db)
             }
             Command::TrustSource(command) => {
+                // Before the database is opened: whatever its mode, this is root's to say.
+                if self.uid != 0 && !matches!(command, super::args::TrustSourceCommand::Show) {
+                    return Err(super::refusal(Error::OnlyRoot(
+                        "configure the trust source",
+                    )));
+                }
                 let (io, uid, db) = self.io_and_db()?;
                 super::trust::trust_source(command, io, uid, db)
             }
