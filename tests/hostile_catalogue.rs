@@ -5,6 +5,8 @@
 
 #[path = "support/mount.rs"]
 mod mount;
+#[path = "support/storm.rs"]
+mod storm;
 
 mod common;
 
@@ -139,28 +141,10 @@ fn noise(len: usize, mut seed: u64) -> Vec<u8> {
 /// Writes `content` as cp does and returns the errno of the first call that failed (open,
 /// write or close), or 0.
 fn errno_of_write(path: &Path, content: &[u8]) -> i32 {
-    let result = (|| -> io::Result<()> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)?;
-        let written = file.write_all(content);
-        let closed = close(file);
-        written.and(closed)
-    })();
-    result.err().and_then(|e| e.raw_os_error()).unwrap_or(0)
-}
-
-fn close(file: fs::File) -> io::Result<()> {
-    use std::os::fd::IntoRawFd;
-    let fd = file.into_raw_fd();
-    // SAFETY: `fd` was just released from an owned File and is closed exactly once.
-    if unsafe { libc::close(fd) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    storm::write_through(path, content)
+        .err()
+        .and_then(|e| e.raw_os_error())
+        .unwrap_or(0)
 }
 
 /// What vecs-cli and the mount show of the store: the state a refusal must leave intact.
@@ -446,7 +430,7 @@ fn many_handles_and_concurrent_writers_leave_one_whole_version() {
     for (i, mut handle) in handles.into_iter().enumerate().rev() {
         let result = handle
             .write_all(&versions[i % 2])
-            .and_then(|()| close(handle));
+            .and_then(|()| storm::close_checked(handle));
         if let Err(e) = result {
             failures.push(format!("handle {i}: {e}"));
         }

@@ -11,6 +11,8 @@
 
 #[path = "support/mount.rs"]
 mod mount;
+#[path = "support/storm.rs"]
+mod storm;
 
 mod common;
 
@@ -18,7 +20,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::ffi::{CString, OsStr, OsString};
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
-use std::os::fd::IntoRawFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{FileExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -30,6 +31,7 @@ use std::time::{Duration, Instant};
 
 use common::{gencrl, genpkey, openssl, run_command, vecs_on_db, KeyKind, Workspace};
 use mount::{xattr, MountSpec, Mounted, EXIT_TIMEOUT};
+use storm::{close_checked, write_through};
 use vecsfs::pki::{parse_cert_chain, parse_crl, parse_private_key};
 use vecsfs::store::{Database, EntryContent};
 
@@ -159,25 +161,6 @@ impl Rng {
 // -------------------------------------------------------------------------------------------
 // Doing things through the mount and through vecs-cli
 // -------------------------------------------------------------------------------------------
-
-/// Writes `content` to `path` as cp does (open O_WRONLY|O_CREAT|O_TRUNC, write, close) and
-/// returns the first error of write(2) and close(2).
-fn write_through(path: &Path, content: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)?;
-    let written = file.write_all(content);
-    close_checked(file).and(written)
-}
-
-/// Closes `file` and returns what close(2) said.
-fn close_checked(file: fs::File) -> io::Result<()> {
-    let fd = file.into_raw_fd();
-    // SAFETY: `fd` was just released from an owned File and is closed exactly once.
-    rc_result(unsafe { libc::close(fd) })
-}
 
 /// A libc return code as a result (errno read right after the call).
 fn rc_result(rc: libc::c_int) -> io::Result<()> {

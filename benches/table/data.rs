@@ -10,31 +10,6 @@ use rcgen::{
 use vecsfs::pki::{parse_cert_chain, parse_crl, parse_private_key};
 use vecsfs::store::{Database, EntryContent};
 
-/// A certificate and its private key, PEM.
-pub struct Pair {
-    pub cert: Vec<u8>,
-    pub key: Vec<u8>,
-}
-
-/// `count` self-signed EC P-256 identities, each with its own key.
-pub fn pairs(count: usize, label: &str) -> Vec<Pair> {
-    (0..count)
-        .map(|i| {
-            let key = KeyPair::generate().expect("rcgen key");
-            let mut params = CertificateParams::new(vec![format!("{label}-{i}.example")])
-                .expect("certificate parameters");
-            params
-                .distinguished_name
-                .push(DnType::CommonName, format!("{label} {i}"));
-            let cert = params.self_signed(&key).expect("certificate");
-            Pair {
-                cert: cert.pem().into_bytes(),
-                key: key.serialize_pem().into_bytes(),
-            }
-        })
-        .collect()
-}
-
 /// `count` distinct CA certificates (one key, so that thousands take a second).
 pub fn roots(count: usize, label: &str) -> Vec<Vec<u8>> {
     let key = KeyPair::generate().expect("rcgen key");
@@ -120,7 +95,7 @@ pub fn fill_trusted(db: &mut Database, store: &str, prefix: &str, count: usize, 
 }
 
 /// A Private Key entry `alias` in `store` (created if missing).
-pub fn add_pair(db: &mut Database, store: &str, alias: &str, pair: &Pair) {
+pub fn add_pair(db: &mut Database, store: &str, alias: &str, pair: &crate::storm::Pair) {
     if db.store(store).is_err() {
         db.create_store(0, store).expect("create store");
     }

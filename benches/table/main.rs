@@ -15,11 +15,14 @@ mod mounts;
 mod scenarios;
 mod table;
 
-// The tests' slapd harness and the helpers it runs commands with (both allow dead code).
+// The tests' slapd harness and the helpers it runs commands with (these allow dead code).
 #[path = "../../tests/common/mod.rs"]
 mod common;
 #[path = "../../tests/support/slapd.rs"]
 mod slapd;
+// Key pairs made in-process, as the crash and load tests make them.
+#[path = "../../tests/support/storm.rs"]
+mod storm;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -63,7 +66,7 @@ fn main() {
 
     let step = |what: &str| eprintln!("[{:>6.1} s] {what}", started.elapsed().as_secs_f64());
     step("making certificates, keys and the CRL; filling the databases");
-    let pairs = data::pairs(if quick { 40 } else { 301 }, "svc");
+    let pairs = storm::pairs(if quick { 40 } else { 301 }, "svc");
     let main_db = scenarios::main_db(&bench, &pairs);
     let tmpfs = Tmpfs::new();
     let mut rows = Vec::new();

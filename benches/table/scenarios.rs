@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::data::{self, Pair};
+use crate::data;
 use crate::measure::{self, hot_reads, median_shell, read_whole, time, HotReads, Samples};
 use crate::mounts::{Served, Tmpfs};
 use crate::slapd::{Slapd, SlapdOptions};
+use crate::storm::Pair;
 use crate::table::{Row, Target, Value};
 
 pub const HOT_STORE: &str = "BENCH_HOT";
@@ -85,13 +86,23 @@ fn cert_paths(root: &Path, count: usize) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The same tree of cert.pem files as the mount's `store`, on tmpfs.
+/// The same tree of cert.pem files as the mount's `store`, on tmpfs: each file the canonical
+/// PEM the mount serves for it, so that both hold the same bytes.
 fn tmpfs_tree(tmpfs: &Path, store: &str, count: usize, certs: &[Vec<u8>]) -> PathBuf {
+    let served: Vec<String> = certs
+        .iter()
+        .map(|pem| {
+            vecsfs::pki::parse_cert_chain(pem)
+                .expect("certificate")
+                .pem()
+                .to_string()
+        })
+        .collect();
     let root = tmpfs.join(store);
     for n in 0..count {
         let dir = root.join(format!("alias-{n}"));
         fs::create_dir_all(&dir).expect("tmpfs dir");
-        fs::write(dir.join("cert.pem"), &certs[n % certs.len()]).expect("tmpfs file");
+        fs::write(dir.join("cert.pem"), &served[n % served.len()]).expect("tmpfs file");
     }
     root
 }
@@ -100,12 +111,6 @@ fn tmpfs_tree(tmpfs: &Path, store: &str, count: usize, certs: &[Vec<u8>]) -> Pat
 /// Returns the floor too, which also serves the big CRL (`crl.pem` at its root).
 pub fn hot_rows(bench: &Bench, mount: &Path, db: &MainDb, tmpfs: &Tmpfs) -> (Vec<Row>, Served) {
     let shm = tmpfs_tree(tmpfs.path(), HOT_STORE, HOT_ALIASES, &db.hot_certs);
-    // The mount's files are the canonical PEM of the same certificates: same sizes on tmpfs.
-    for n in 0..HOT_ALIASES {
-        let path = format!("alias-{n}/cert.pem");
-        let shown = fs::read(mount.join(HOT_STORE).join(&path)).expect("read through mount");
-        fs::write(shm.join(&path), shown).expect("tmpfs copy");
-    }
     let floor_source = bench.work.join("floor-src");
     fs::create_dir_all(&floor_source).expect("floor source");
     let status = Command::new("cp")

@@ -110,14 +110,18 @@ pub fn write_through(path: &Path, content: &[u8]) -> io::Result<()> {
         .truncate(true)
         .open(path)?;
     let written = file.write_all(content);
+    close_checked(file).and(written)
+}
+
+/// Closes `file` and returns what close(2) said (std's drop ignores it).
+pub fn close_checked(file: fs::File) -> io::Result<()> {
     let fd = file.into_raw_fd();
     // SAFETY: `fd` was just released from an owned File and is closed exactly once.
-    let closed = if unsafe { libc::close(fd) } == 0 {
+    if unsafe { libc::close(fd) } == 0 {
         Ok(())
     } else {
         Err(io::Error::last_os_error())
-    };
-    written.and(closed)
+    }
 }
 
 /// Reads a whole file in one open.
