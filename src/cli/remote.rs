@@ -71,15 +71,8 @@ pub(super) fn needs_daemon(invocation: &Invocation, uid: u32) -> bool {
 
 /// Runs `args` through the daemon serving the database, writing the output to `io`; returns
 /// the VECS code.
+/// Only for the commands [`needs_daemon`] sends here.
 pub(super) fn forward(args: &[String], invocation: &Invocation, io: &mut Io) -> u32 {
-    if !is_remote(&invocation.command) {
-        return refuse(
-            io,
-            code::ACCESS_DENIED,
-            "only root can open the certificate database; other users can list and read \
-             entries (through the vecsfs daemon) and write through the mount",
-        );
-    }
     let db = crate::store::resolve_db_path(invocation.db.as_deref());
     let socket = socket_for(&db);
     let mut stream = match UnixStream::connect(&socket) {
@@ -239,7 +232,6 @@ pub fn serve_connection(mut stream: UnixStream, db: &Path) -> io::Result<()> {
             let mut stdout = Zeroizing::new(Vec::new());
             let mut stderr = Zeroizing::new(Vec::new());
             let mut stdin = io::empty();
-            let mut stdin = io::BufReader::new(&mut stdin);
             let code = super::run(
                 &args,
                 &mut Io {
@@ -392,6 +384,31 @@ mod tests {
             without_flag(&args, "--text"),
             strings(&["entry", "getkey", "--output", "k.pem", "--store", "S"])
         );
+    }
+
+    /// `--output` would make the daemon (root) write a file the caller names: a request
+    /// carrying it is refused, and nothing is written.
+    #[test]
+    fn the_daemon_never_writes_an_output_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let target = dir.path().join("written-by-root.pem");
+        let db = dir.path().join("vecs.db");
+        let (mut client, server) = UnixStream::pair().expect("socket pair");
+        let served = std::thread::spawn(move || serve_connection(server, &db));
+        let args = strings(&[
+            "entry",
+            "getcert",
+            "--store",
+            "TRUSTED_ROOTS",
+            "--alias",
+            "a",
+            "--output",
+            &target.to_string_lossy(),
+        ]);
+        let reply = exchange(&mut client, &args).expect("a reply");
+        served.join().expect("server thread").expect("served");
+        assert_eq!(reply.code, code::ACCESS_DENIED);
+        assert!(!target.exists());
     }
 
     #[test]

@@ -753,7 +753,8 @@ impl VecsFs {
     /// Only the stores that changed since the view shown are read from the database.
     fn reload(&self) -> FsResult<()> {
         let shown = self.read_state().view.share();
-        let snapshot = self.db()?.snapshot_since(&|v| shown.holds(v))?;
+        let held: std::collections::HashSet<_> = shown.stores.iter().map(|s| s.version).collect();
+        let snapshot = self.db()?.snapshot_since(&|v| held.contains(&v))?;
         self.install(View::from_snapshot(snapshot, Some(&shown)));
         Ok(())
     }

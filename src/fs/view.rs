@@ -163,11 +163,6 @@ impl View {
         }
     }
 
-    /// The versions of the stores this view holds, for [`crate::store::Database::snapshot_since`].
-    pub fn holds(&self, version: StoreVersion) -> bool {
-        self.stores.iter().any(|s| s.version == version)
-    }
-
     /// A store by the exact name shown (paths are case-sensitive, as on any Linux filesystem).
     pub fn store(&self, name: &str) -> Option<&StoreNode> {
         self.store_folded(name).filter(|s| s.name == name)
