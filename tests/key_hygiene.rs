@@ -150,10 +150,13 @@ fn key_opens_are_audited_and_keys_are_never_logged() {
         lines[0]
     );
 
-    // nobody has no grant on MACHINE_SSL_CERT. The names are in the kernel's cache from
-    // root's opens, so its open reaches the daemon, which refuses it: EACCES, audited.
+    // nobody has no grant on MACHINE_SSL_CERT. Root looks the path up again first (the
+    // write's commit invalidated the alias's names), so the names are in the kernel's cache
+    // and nobody's open reaches the daemon, which refuses it: EACCES, audited. (Without
+    // them the refusal comes at lookup, before anyone knows a key was meant.)
     let parent = m.mountpoint.parent().expect("mountpoint has a parent");
     fs::set_permissions(parent, fs::Permissions::from_mode(0o755)).expect("chmod 0755");
+    fs::metadata(m.path(KEY)).expect("root looks key.pem up again");
     let (pid, status, shown) = run_with_pid(Some(NOBODY), "cat", &[&m.path(KEY)]);
     assert!(!status.success() && shown.is_empty(), "nobody read key.pem");
     let lines = audit_lines_of(&m, pid);
