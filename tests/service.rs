@@ -270,6 +270,21 @@ fn alive(pid: u32) -> bool {
     unsafe { libc::kill(pid, 0) == 0 }
 }
 
+/// The pids of the processes whose command line names `text` (the daemons of one database).
+fn processes_naming(text: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != std::process::id())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|cmdline| cmdline.split(|b| *b == 0).any(|arg| arg == text.as_bytes()))
+        })
+        .collect()
+}
+
 fn listing(dir: &Path) -> io::Result<Vec<String>> {
     let mut names: Vec<String> = std::fs::read_dir(dir)?
         .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
@@ -329,6 +344,25 @@ fn mount8_mounts_when_ready_and_umount_stops_the_daemon() {
     let (supervisor, server) = m.pids().expect("status file");
     let supervisor = supervisor.expect("mount.vecs starts a supervised daemon");
     assert!(alive(supervisor) && alive(server));
+    assert!(
+        text.contains(&format!(
+            "daemon:    pid {server}, supervised by pid {supervisor}"
+        )),
+        "{text}"
+    );
+    // "serving since <UTC time> (N s ago)": this mount is seconds old.
+    let since = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("serving since "))
+        .unwrap_or_else(|| panic!("no serving-since line: {text}"));
+    let ago: u64 = since
+        .split_once(" (")
+        .and_then(|(_, rest)| rest.strip_suffix(" s ago)"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("serving since {since}"));
+    assert!(ago < 60 && since.contains(" UTC "), "serving since {since}");
+    let status_file = m.run_dir.join(status_file_name(&m.mountpoint));
+    assert!(status_file.is_file());
 
     let (status, out) = m.run("umount", &[&m.mnt_str()]);
     assert!(status.success(), "umount: {out}");
@@ -337,28 +371,67 @@ fn mount8_mounts_when_ready_and_umount_stops_the_daemon() {
     let (code, text) = m.status();
     assert_eq!(code, 3, "{text}");
     assert!(text.contains("not mounted"), "{text}");
+    assert!(!status_file.exists(), "umount left the status file");
+
+    // Another filesystem there: status says so and does not call it healthy or dead.
+    let (status, out) = m.run("mount", &["-t", "tmpfs", "vecs-test", &m.mnt_str()]);
+    assert!(status.success(), "mount tmpfs: {out}");
+    let (code, text) = m.status();
+    let (status, out) = m.run("umount", &[&m.mnt_str()]);
+    assert!(status.success(), "umount tmpfs: {out}");
+    assert_eq!(code, 4, "{text}");
+    assert!(
+        text.contains("unknown: a tmpfs filesystem is mounted there"),
+        "{text}"
+    );
 }
 
-/// Each way a mount can fail gives a non-zero exit and says why, and leaves nothing mounted.
+/// Each way a mount can fail gives mount(8)'s exit code (1 for usage, 32 for a mount failure)
+/// and the helper's own message, and leaves nothing behind: nothing mounted, no daemon, no
+/// status file, and no database created.
 #[test]
 fn mount8_failures_are_reported_clearly() {
     let m = ServiceMount::new();
-    let check = |what: &str, result: (ExitStatus, String), expected: &str| {
+    let check = |what: &str, result: (ExitStatus, String), code: i32, expected: &str| {
         let (status, out) = result;
-        assert!(!status.success(), "{what}: mount succeeded: {out}");
+        assert_eq!(status.code(), Some(code), "{what}: {status}: {out}");
         assert!(
-            out.contains(expected),
-            "{what}: expected {expected:?} in: {out}"
+            out.contains(&format!("mount.vecs: {expected}")),
+            "{what}: expected the helper to say {expected:?}, it said: {out}"
         );
         assert!(!is_mounted(&m.mountpoint), "{what}: something was mounted");
+        assert!(!m.db.exists(), "{what}: the database was created");
+        assert!(
+            !m.run_dir.join(status_file_name(&m.mountpoint)).exists(),
+            "{what}: a status file was left"
+        );
+        let daemons = processes_naming(&m.db_str());
+        assert!(daemons.is_empty(), "{what}: daemons left: {daemons:?}");
+    };
+    let mount_on = |mountpoint: &Path| {
+        m.run(
+            "mount",
+            &["-t", "vecs", &m.db_str(), &mountpoint.to_string_lossy()],
+        )
     };
 
     // No database directory: a typo in fstab must not create a store somewhere else.
-    check("no database directory", m.mount(&[]), "database directory");
-    assert!(!m.db.parent().expect("db dir").exists());
-    std::fs::create_dir_all(m.db.parent().expect("db dir")).expect("db dir");
+    let db_dir = m.db.parent().expect("db dir");
+    check(
+        "no database directory",
+        m.mount(&[]),
+        32,
+        &format!("database directory {} does not exist", db_dir.display()),
+    );
+    assert!(!db_dir.exists());
+    std::fs::create_dir_all(db_dir).expect("db dir");
 
-    check("an unknown option", m.mount(&["-o", "bogus"]), "bogus");
+    check(
+        "an unknown option",
+        m.mount(&["-o", "bogus"]),
+        1,
+        "unknown mount option bogus",
+    );
     // mount(8) drops `exec` (its default) before calling the helper; called directly, the
     // helper refuses it: the mount is always noexec.
     check(
@@ -367,37 +440,58 @@ fn mount8_failures_are_reported_clearly() {
             &helper_bin().to_string_lossy(),
             &[&m.db_str(), &m.mnt_str(), "-o", "exec"],
         ),
-        "exec",
+        1,
+        "option exec is not supported",
     );
 
     let missing = m.mountpoint.with_file_name("missing");
-    let (status, out) = m.run(
-        "mount",
-        &["-t", "vecs", &m.db_str(), &missing.to_string_lossy()],
+    check(
+        "missing mountpoint",
+        mount_on(&missing),
+        32,
+        &format!("mountpoint {} does not exist", missing.display()),
     );
-    assert!(!status.success(), "missing mountpoint: {out}");
-    assert!(out.contains("does not exist"), "missing mountpoint: {out}");
-
     let file = m.mountpoint.with_file_name("a-file");
     std::fs::write(&file, b"").expect("file");
-    let (status, out) = m.run(
-        "mount",
-        &["-t", "vecs", &m.db_str(), &file.to_string_lossy()],
-    );
-    assert!(!status.success(), "mountpoint is a file: {out}");
-    assert!(
-        out.contains("not a directory"),
-        "mountpoint is a file: {out}"
+    check(
+        "mountpoint is a file",
+        mount_on(&file),
+        32,
+        &format!("mountpoint {} is not a directory", file.display()),
     );
 
-    // Busy: a second mount on a live one.
+    // Busy: another filesystem on the mountpoint. It stays, untouched.
+    let (status, out) = m.run("mount", &["-t", "tmpfs", "vecs-test", &m.mnt_str()]);
+    assert!(status.success(), "mount tmpfs: {out}");
+    std::fs::write(m.mountpoint.join("kept"), b"tmpfs data").expect("write on tmpfs");
+    let (status, out) = m.mount(&[]);
+    let (_, findmnt) = m.run("findmnt", &["-n", "-o", "FSTYPE", &m.mnt_str()]);
+    let kept = std::fs::read(m.mountpoint.join("kept"));
+    let (unmounted, umount_out) = m.run("umount", &[&m.mnt_str()]);
+    assert!(unmounted.success(), "umount tmpfs: {umount_out}");
+    assert_eq!(status.code(), Some(32), "mount on tmpfs: {out}");
+    assert!(
+        out.contains("mount.vecs:") && out.contains("already mounted (tmpfs"),
+        "mount on tmpfs: {out}"
+    );
+    assert_eq!(findmnt.trim(), "tmpfs", "the tmpfs is still the mount");
+    assert_eq!(kept.ok().as_deref(), Some(&b"tmpfs data"[..]));
+    assert!(!m.db.exists(), "mount on tmpfs created the database");
+
+    // Busy: a second mount on a live one. The first keeps serving.
     m.mount_ok(&[]);
     let (status, out) = m.mount(&[]);
-    assert!(!status.success(), "second mount: {out}");
+    assert_eq!(status.code(), Some(32), "second mount: {out}");
     assert!(out.contains("already mounted"), "second mount: {out}");
     assert_eq!(m.status().0, 0, "the first mount is untouched");
     let (status, out) = m.run("umount", &[&m.mnt_str()]);
     assert!(status.success(), "umount: {out}");
+    let gone = wait_for(COMMAND_TIMEOUT, || processes_naming(&m.db_str()).is_empty());
+    assert!(gone.is_some(), "daemons outlived umount");
+    std::fs::remove_file(&m.db).expect("remove the database the mount made");
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", m.db_str()));
+    }
 
     // No /dev/fuse: in a private mount namespace whose /dev is a tmpfs holding only null.
     let script = format!(
@@ -406,12 +500,15 @@ fn mount8_failures_are_reported_clearly() {
         m.db_str(),
         m.mnt_str()
     );
-    let (status, out) = m.run(
-        "unshare",
-        &["--mount", "--propagation", "private", "sh", "-c", &script],
+    check(
+        "without /dev/fuse",
+        m.run(
+            "unshare",
+            &["--mount", "--propagation", "private", "sh", "-c", &script],
+        ),
+        32,
+        "cannot open /dev/fuse",
     );
-    assert!(!status.success(), "without /dev/fuse: {out}");
-    assert!(out.contains("/dev/fuse"), "without /dev/fuse: {out}");
 }
 
 /// The options mount(8), fstab and systemd pass by habit are accepted; `-f` mounts nothing.
@@ -479,10 +576,8 @@ fn an_fstab_line_mounts_with_mount_and_mount_a() {
     ]
     .into_iter()
     .find(|p| Path::new(p).exists());
-    let Some(generator) = generator else {
-        println!("note: systemd-fstab-generator not installed; its check was not run");
-        return;
-    };
+    let generator =
+        generator.expect("systemd-fstab-generator is not installed (apt-get install systemd)");
     let out_dir = m.dir.path().join("generated");
     std::fs::create_dir(&out_dir).expect("generator dir");
     let out_str = out_dir.to_string_lossy().into_owned();
@@ -501,7 +596,19 @@ fn an_fstab_line_mounts_with_mount_and_mount_a() {
     let unit = std::fs::read_to_string(out_dir.join(&unit_name))
         .unwrap_or_else(|e| panic!("{unit_name} not generated ({e}): {out}"));
     assert!(unit.contains(&format!("What={}", m.db_str())), "{unit}");
+    assert!(unit.contains(&format!("Where={}", m.mnt_str())), "{unit}");
     assert!(unit.contains("Type=vecs"), "{unit}");
+    // A local mount: local-fs.target waits for it, so services see /etc/vecs at start.
+    let wants = out_dir.join("local-fs.target.requires").join(&unit_name);
+    assert!(
+        wants.exists()
+            || out_dir
+                .join("local-fs.target.wants")
+                .join(&unit_name)
+                .exists(),
+        "local-fs.target does not pull in {unit_name}: {out}"
+    );
+    assert!(unit.contains("Before=local-fs.target"), "{unit}");
 }
 
 /// A daemon killed with SIGKILL leaves a dead mount; its supervisor detaches it and mounts
@@ -901,5 +1008,87 @@ fn a_supervisor_gives_up_after_five_restarts_within_a_minute() {
         status.code(),
         Some(1),
         "the supervisor after a 6th death within a minute: {status}"
+    );
+}
+
+/// Detached, the daemon logs to syslog as `vecsfs[pid]` with facility daemon: info and up
+/// normally, debug records too with `-o debug`. The test is the syslog: in a private mount
+/// namespace, /dev/log is this test's socket (and /dev holds only null and fuse).
+#[test]
+fn a_detached_daemon_logs_to_syslog_and_debug_adds_detail() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let m = ServiceMount::new().with_db_dir();
+    let socket_path = m.dir.path().join("log.sock");
+    let socket = UnixDatagram::bind(&socket_path).expect("bind the test's syslog socket");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("read timeout");
+    // Drained all along: a full queue would block the daemon's syslog(3).
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut messages = Vec::new();
+            let mut buf = vec![0u8; 64 * 1024];
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(n) = socket.recv(&mut buf) {
+                    messages.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                }
+            }
+            messages
+        })
+    };
+
+    let (db, mnt) = (m.db_str(), m.mnt_str());
+    let script = format!(
+        "set -e; mount -t tmpfs none /dev; mknod -m 666 /dev/null c 1 3; \
+         mknod -m 666 /dev/fuse c 10 229; touch /dev/log; mount --bind '{sock}' /dev/log; \
+         mount -t vecs '{db}' '{mnt}'; ls '{mnt}/TRUSTED_ROOTS' >/dev/null; umount '{mnt}'; \
+         mount -t vecs '{db}' '{mnt}' -o debug; ls '{mnt}/TRUSTED_ROOTS' >/dev/null; \
+         umount '{mnt}'",
+        sock = socket_path.display(),
+    );
+    let (status, out) = m.run(
+        "unshare",
+        &["--mount", "--propagation", "private", "sh", "-c", &script],
+    );
+    m.remember_pids();
+    let quiet = wait_for(COMMAND_TIMEOUT, || processes_naming(&db).is_empty());
+    stop.store(true, Ordering::Relaxed);
+    let messages = reader.join().expect("syslog reader");
+    assert!(status.success(), "mount, ls, umount twice: {out}");
+    assert!(quiet.is_some(), "daemons outlived umount");
+
+    // "<PRI>timestamp vecsfs[pid]: text", PRI = facility daemon (3 << 3) + severity.
+    let serving: Vec<(&str, &str)> = messages
+        .iter()
+        .filter(|l| l.contains(&format!("serving {db} at {mnt}")))
+        .filter_map(|l| {
+            let pid = l.split_once("vecsfs[")?.1.split_once(']')?.0;
+            Some((l.as_str(), pid))
+        })
+        .collect();
+    assert_eq!(serving.len(), 2, "two 'serving' lines in: {messages:#?}");
+    for (line, _) in &serving {
+        assert!(line.starts_with("<30>"), "daemon.info: {line}");
+    }
+    let debug_lines_of = |pid: &str| {
+        messages
+            .iter()
+            .filter(|l| l.starts_with("<31>") && l.contains(&format!("vecsfs[{pid}]:")))
+            .count()
+    };
+    let (plain, debug) = (serving[0].1, serving[1].1);
+    assert_eq!(debug_lines_of(plain), 0, "debug records without -o debug");
+    assert!(
+        debug_lines_of(debug) > 0,
+        "-o debug sent no debug record to syslog: {messages:#?}"
+    );
+    println!(
+        "syslog: {} messages; {} debug records from the -o debug daemon",
+        messages.len(),
+        debug_lines_of(debug)
     );
 }

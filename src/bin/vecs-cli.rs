@@ -3,7 +3,11 @@
 use std::io::{BufWriter, Write};
 
 fn main() {
-    vecsfs::logging::init("vecs-cli");
+    vecsfs::logging::init(
+        "vecs-cli",
+        vecsfs::logging::Program::Cli,
+        log::LevelFilter::Info,
+    );
     let args: Vec<String> = std::env::args_os()
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())

@@ -135,10 +135,12 @@ fn env_level(value: &str) -> Option<LevelFilter> {
 
 fn init_logging(target: LogTarget, debug: bool) {
     if target == LogTarget::Syslog {
-        vecsfs::logging::init("vecsfs");
-        if debug {
-            log::set_max_level(LevelFilter::Debug);
-        }
+        let level = if debug {
+            LevelFilter::Debug
+        } else {
+            LevelFilter::Info
+        };
+        vecsfs::logging::init("vecsfs", vecsfs::logging::Program::Daemon, level);
         return;
     }
     static LOGGER: StderrLogger = StderrLogger;
