@@ -237,6 +237,30 @@ fn a_missing_file_says_which() {
         .starts_with(&format!("Error: Failed to open file [{missing}] \n")));
 }
 
+/// A name the mount would show as a path component over 255 bytes (`/` and `%` are shown
+/// percent-encoded, 3 bytes each) is refused like a name that is too long; one that just fits
+/// is taken.
+#[test]
+fn names_the_mount_could_not_show_are_refused() {
+    let (ws, id) = populated();
+    let shown_256 = format!("a{}", "/".repeat(85));
+    refused(
+        &ws,
+        &[
+            "entry", "create", "--store", "machine", "--alias", &shown_256, "--cert", &id.cert,
+        ],
+        154,
+    );
+    refused(&ws, &["store", "create", "--name", &"%".repeat(86)], 154);
+    let shown_255 = "/".repeat(85);
+    ws.vecs(&["store", "create", "--name", &"%".repeat(85)])
+        .ok();
+    ws.vecs(&[
+        "entry", "create", "--store", "machine", "--alias", &shown_255, "--cert", &id.cert,
+    ])
+    .ok();
+}
+
 #[test]
 fn names_of_ten_thousand_characters_are_refused() {
     let (ws, id) = populated();

@@ -246,6 +246,18 @@ fn bad_writes_through_the_mount_get_their_errno_and_change_nothing() {
         ),
         ("key.pem", "100 MB", noise(100 << 20, 4), libc::EFBIG),
         (
+            "cert.pem",
+            "a key and a chain that do not match",
+            [inp.other.key.clone(), inp.pair.cert.clone()].concat(),
+            libc::EKEYREJECTED,
+        ),
+        (
+            "key.pem",
+            "a key and a chain that do not match",
+            [inp.pair.key.clone(), inp.other.cert.clone()].concat(),
+            libc::EKEYREJECTED,
+        ),
+        (
             "bundle.pem",
             "a valid pair",
             [inp.other.key.clone(), inp.other.cert.clone()].concat(),

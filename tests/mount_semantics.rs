@@ -1096,6 +1096,131 @@ fn store_permissions_hold_for_a_second_real_user() {
     assert_eq!(fs::read(&crl_file).expect("crl.pem"), crl_before);
 }
 
+/// A grant revoked with vecs-cli holds within the contract's second even though nobody's
+/// names, attributes and file pages are all in the kernel's caches (60 s TTLs, keep_cache):
+/// every open is checked against the store's permissions as they are now. And moving an
+/// alias between stores needs write on both: with write on one only, mv is refused and both
+/// stores keep what they had.
+#[test]
+fn a_revoked_grant_holds_at_once_and_a_move_needs_write_on_both_stores() {
+    let ws = Workspace::new();
+    let pair = Pair::named(&ws, "svc");
+    let seed = pair.clone();
+    let m = Mounted::start(MountSpec::default().before_mount(move |db| {
+        for store in ["S", "T"] {
+            vecs_ok(db, &["store", "create", "--name", store]);
+        }
+        seed_pair(db, "S", "A", &seed);
+        seed_pair(db, "T", "B", &seed);
+        let grant = |store: &str, what: &str| {
+            vecs_ok(
+                db,
+                &[
+                    "store",
+                    "permission",
+                    "--name",
+                    store,
+                    "--user",
+                    "nobody",
+                    "--grant",
+                    what,
+                ],
+            )
+        };
+        // A grant replaces the previous one, and write passes read checks (VECS compares
+        // the masks numerically): write on S, read on T.
+        grant("S", "write");
+        grant("T", "read");
+    }));
+    open_the_way_to(&m);
+    let (s, t) = (m.path("S"), m.path("T"));
+    let (a, b) = (m.path("S/A"), m.path("T/B"));
+    let (cert, key) = (a.join("cert.pem"), a.join("key.pem"));
+    let listing = |db: &Path| {
+        format!(
+            "{}{}",
+            vecs_ok(db, &["entry", "list", "--store", "S"]),
+            vecs_ok(db, &["entry", "list", "--store", "T"])
+        )
+    };
+    let before = listing(&m.db);
+
+    // Write on S, read only on T: neither direction of a move between them.
+    let moves: [(&Path, PathBuf, &str); 2] = [
+        (&a, m.path("T/A"), "mv S/A T/A (no write on T)"),
+        (&b, m.path("S/B"), "mv T/B S/B (no write on T)"),
+    ];
+    for (from, to, what) in moves {
+        assert_denied(
+            as_nobody("mv", &[from.as_os_str(), to.as_os_str()]),
+            "Permission denied",
+            what,
+            &m,
+        );
+    }
+    assert_eq!(listing(&m.db), before, "a refused move changed a store");
+    assert_live(&m, &a, &pair, "after the refused moves");
+    assert_live(&m, &b, &pair, "after the refused moves");
+
+    // nobody reads everything, twice: names, attributes and pages are cached now.
+    for _ in 0..2 {
+        assert_allowed(as_nobody("ls", &[s.as_os_str()]), "ls S", &m);
+        let shown = assert_allowed(as_nobody("cat", &[cert.as_os_str()]), "cat cert.pem", &m);
+        assert_eq!(
+            shown.as_bytes(),
+            fs::read(&cert).expect("cert.pem").as_slice()
+        );
+        assert_allowed(as_nobody("cat", &[key.as_os_str()]), "cat key.pem", &m);
+    }
+    assert_allowed(as_nobody("ls", &[t.as_os_str()]), "ls T", &m);
+
+    vecs_ok(
+        &m.db,
+        &[
+            "store",
+            "permission",
+            "--name",
+            "S",
+            "--user",
+            "nobody",
+            "--revoke",
+            "write",
+        ],
+    );
+    let took = time_until(|| {
+        !as_nobody("cat", &[cert.as_os_str()]).0 && !as_nobody("cat", &[key.as_os_str()]).0
+    });
+    assert_visible_in_time(
+        "revoked grant (nobody's cat of cert.pem and key.pem fails)",
+        took,
+        &m,
+    );
+    for (path, what) in [
+        (cert.as_path(), "cat cert.pem after the revoke"),
+        (key.as_path(), "cat key.pem after the revoke"),
+    ] {
+        assert_denied(
+            as_nobody("cat", &[path.as_os_str()]),
+            "Permission denied",
+            what,
+            &m,
+        );
+    }
+    assert_denied(
+        as_nobody("ls", &[s.as_os_str()]),
+        "Permission denied",
+        "ls S after the revoke",
+        &m,
+    );
+    // Only S changed: T still reads, and root still reads S.
+    assert_allowed(
+        as_nobody("ls", &[t.as_os_str()]),
+        "ls T after S's revoke",
+        &m,
+    );
+    assert_live(&m, &a, &pair, "root after the revoke");
+}
+
 // -------------------------------------------------------------------------------------------
 // 4. Two doors to one store
 // -------------------------------------------------------------------------------------------

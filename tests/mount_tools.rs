@@ -1218,3 +1218,89 @@ fn meaningless_names_existing_names_and_mode_changes_are_refused() {
     assert_eq!(listing(&m, &at(&m, "vpxd")), names(&["A"]));
     assert_served(&m, &cli, "vpxd", "A");
 }
+
+/// `rm cert.pem` of a Private Key leaves its key as a Secret Key (the contract's rm row), and
+/// names that do not exist are ENOENT with every store as it was.
+#[test]
+fn rm_of_cert_pem_leaves_a_secret_key_and_missing_names_are_enoent() {
+    let ws = Workspace::new();
+    let c = identity(&ws, KeyKind::EcP256, "c");
+    let m = seeded(vec![pair("vpxd", "C", &c)]);
+    let cli = Cli(&m.db);
+
+    ok(&m, &mut tool("rm", &[&at(&m, "vpxd/C/cert.pem")]));
+    assert_eq!(cli.entry_type("vpxd", "C").as_deref(), Some("Secret Key"));
+    assert_eq!(cli.key("vpxd", "C"), canonical_key(&ws, &c.key));
+    assert_eq!(listing(&m, &at(&m, "vpxd/C")), files_of(Some("Secret Key")));
+    assert_served(&m, &cli, "vpxd", "C");
+
+    let before = (cli.stores(), cli.snapshot("vpxd"));
+    for missing in [
+        "NO_SUCH_STORE",
+        "vpxd/NO_SUCH_ALIAS",
+        "vpxd/C/cert.pem",
+        "vpxd/C/x",
+    ] {
+        let path = at(&m, missing);
+        let err = std::fs::metadata(&path).expect_err(missing);
+        assert_eq!(
+            err.raw_os_error(),
+            Some(libc::ENOENT),
+            "stat {missing}: {err}"
+        );
+        let err = std::fs::read(&path).expect_err(missing);
+        assert_eq!(
+            err.raw_os_error(),
+            Some(libc::ENOENT),
+            "read {missing}: {err}"
+        );
+    }
+    let err = std::fs::remove_dir(at(&m, "NO_SUCH_STORE")).expect_err("rmdir of nothing");
+    assert_eq!(err.raw_os_error(), Some(libc::ENOENT), "{err}");
+    let err = std::fs::rename(at(&m, "vpxd/NO_SUCH_ALIAS"), at(&m, "vpxd/D")).expect_err("mv");
+    assert_eq!(err.raw_os_error(), Some(libc::ENOENT), "{err}");
+    assert_eq!(
+        (cli.stores(), cli.snapshot("vpxd")),
+        before,
+        "a miss changed the store"
+    );
+}
+
+/// fsync is a commit point: what was written is in the store while the file is still open.
+/// Closing the handle, and then a dup of it, with nothing written since, commits nothing more.
+#[test]
+fn fsync_commits_and_a_close_with_nothing_new_does_not() {
+    use std::io::Write;
+
+    let ws = Workspace::new();
+    let c = identity(&ws, KeyKind::EcP256, "c");
+    let m = seeded(vec![pair("vpxd", "C", &c)]);
+    let cli = Cli(&m.db);
+    let renewed = reissued(&ws, &c, "c-renewed");
+    let commits = |m: &Mounted| {
+        m.log()
+            .lines()
+            .filter(|l| l.contains("committed cert.pem of [vpxd/C]"))
+            .count()
+    };
+
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(at(&m, "vpxd/C/cert.pem"))
+        .expect("open cert.pem for writing");
+    file.write_all(read(&renewed).as_bytes()).expect("write");
+    file.sync_all().expect("fsync commits");
+    assert_eq!(
+        cli.cert("vpxd", "C"),
+        canonical_cert(&ws, &renewed),
+        "the store after fsync, the file still open"
+    );
+    assert_eq!(commits(&m), 1, "{}", log_tail(&m));
+    let dup = file.try_clone().expect("dup");
+    drop(file);
+    drop(dup);
+    assert_eq!(commits(&m), 1, "closes with nothing new committed again");
+    assert_eq!(cli.cert("vpxd", "C"), canonical_cert(&ws, &renewed));
+    assert_served(&m, &cli, "vpxd", "C");
+}

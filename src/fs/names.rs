@@ -57,6 +57,17 @@ mod tests {
     }
 
     #[test]
+    fn the_store_counts_a_name_as_long_as_its_encoding() {
+        for name in ["plain", ".", "..", "a/b", "%", "100%/x\0y", "...", "ünï/%"] {
+            assert_eq!(
+                crate::store::names::component_len(name),
+                encode(name).len(),
+                "{name:?}"
+            );
+        }
+    }
+
+    #[test]
     fn impossible_components_are_encoded_reversibly() {
         for (name, shown) in [
             ("a/b", "a%2Fb"),

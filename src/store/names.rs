@@ -79,11 +79,47 @@ pub fn canonical_store_name(name: &str) -> &str {
 }
 
 pub fn check_store_name(name: &str) -> Result<()> {
-    check_label("store name", name, MAX_STORE_NAME)
+    check_label("store name", name, MAX_STORE_NAME)?;
+    check_component("store name", name)
 }
 
 pub fn check_alias(alias: &str) -> Result<()> {
-    check_label("alias", alias, MAX_ALIAS)
+    check_label("alias", alias, MAX_ALIAS)?;
+    check_component("alias", alias)
+}
+
+/// The longest path component Linux allows (NAME_MAX).
+const MAX_COMPONENT: usize = 255;
+
+/// How many bytes `name` takes as a path component of the mount, which shows `/`, `%` and NUL
+/// percent-encoded (3 bytes each) and `.`/`..` as `%2E`s; `fs::names::encode` is that
+/// encoding, and its tests hold the two together.
+pub fn component_len(name: &str) -> usize {
+    if name == "." || name == ".." {
+        return 3 * name.len();
+    }
+    name.len()
+        + 2 * name
+            .bytes()
+            .filter(|b| matches!(b, b'%' | b'/' | 0))
+            .count()
+}
+
+/// A name the mount could not show (a component over NAME_MAX: the kernel refuses to look it
+/// up, and a directory listing holding it fails) is refused at the door.
+fn check_component(what: &'static str, name: &str) -> Result<()> {
+    let len = component_len(name);
+    if len > MAX_COMPONENT {
+        return Err(Error::NameTooLong {
+            what: match what {
+                "alias" => "alias as a file name (/ and % take 3 bytes each)",
+                _ => "store name as a file name (/ and % take 3 bytes each)",
+            },
+            len,
+            limit: MAX_COMPONENT,
+        });
+    }
+    Ok(())
 }
 
 /// The bundle of every trusted root the mount shows in TRUSTED_ROOTS.
@@ -159,5 +195,26 @@ mod tests {
             check_alias(&"a".repeat(10_000)),
             Err(Error::NameTooLong { .. })
         ));
+    }
+
+    #[test]
+    fn names_must_fit_one_path_component_as_the_mount_shows_them() {
+        assert!(check_alias(&"a".repeat(255)).is_ok());
+        // 85 slashes are 255 bytes shown; one more byte is too many.
+        assert!(check_alias(&"/".repeat(85)).is_ok());
+        let refused = check_alias(&format!("a{}", "/".repeat(85)));
+        assert!(
+            matches!(
+                refused,
+                Err(Error::NameTooLong {
+                    len: 256,
+                    limit: 255,
+                    ..
+                })
+            ),
+            "{refused:?}"
+        );
+        assert!(check_store_name(&"%".repeat(86)).is_err());
+        assert!(check_store_name(&"%".repeat(85)).is_ok());
     }
 }
