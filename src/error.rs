@@ -68,6 +68,11 @@ pub enum Error {
     EmptyName(&'static str),
     #[error("invalid parameter: {0}")]
     InvalidParameter(String),
+    #[error(
+        "[{0}] is a name the mount generates in TRUSTED_ROOTS (OpenSSL CApath or the CA \
+         bundle); choose another alias"
+    )]
+    GeneratedName(String),
     #[error("no such user [{0}]")]
     NoSuchUser(String),
     #[error("the limit of {0} stores is reached")]
@@ -112,7 +117,9 @@ impl Error {
             AccessDenied { .. } | SystemStore(_) | ReadOnlyStore(_) => code::ACCESS_DENIED,
             StoreNotEmpty(_) => code::BUSY,
             NameTooLong { .. } => code::LABEL_TOO_LONG,
-            EmptyName(_) | InvalidParameter(_) | NotThroughFiles(_) => code::INVALID_PARAMETER,
+            EmptyName(_) | InvalidParameter(_) | GeneratedName(_) | NotThroughFiles(_) => {
+                code::INVALID_PARAMETER
+            }
             NoSuchUser(_) => code::NO_SUCH_USER,
             TooManyStores(_) => code::IMPLEMENTATION_LIMIT,
             NotJoined => code::VECS_NOT_JOINED,
@@ -131,7 +138,8 @@ impl Error {
             StoreNotFound(_) | EntryNotFound { .. } | NoSuchPart { .. } => libc::ENOENT,
             StoreExists(_) | EntryExists { .. } => libc::EEXIST,
             AccessDenied { .. } => libc::EACCES,
-            SystemStore(_) | NotThroughFiles(_) => libc::EPERM,
+            // A generated name has no meaning as an alias there: the contract's EPERM.
+            SystemStore(_) | NotThroughFiles(_) | GeneratedName(_) => libc::EPERM,
             ReadOnlyStore(_) => libc::EROFS,
             StoreNotEmpty(_) => libc::ENOTEMPTY,
             NameTooLong { .. } => libc::ENAMETOOLONG,

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::trust::{make_crl, make_root, make_server_cert};
+use common::trust::{make_crl, make_root, make_root_named, make_server_cert};
 use common::{openssl, run_command, vecs_on_db, Workspace};
 use mount::{wait_for, xattr, MountSpec, Mounted};
 
@@ -213,7 +213,7 @@ fn trusted_roots_is_an_openssl_capath_with_crls() {
     assert_eq!(refused.raw_os_error(), Some(libc::EPERM), "{refused}");
     assert_eq!(std::fs::read(&bundle).expect("read"), root.pem, "unchanged");
     let refused = std::fs::create_dir(capath.join("0123abcd.r0")).expect_err("mkdir");
-    assert_eq!(refused.raw_os_error(), Some(libc::EINVAL), "{refused}");
+    assert_eq!(refused.raw_os_error(), Some(libc::EPERM), "{refused}");
     let run = vecs_on_db(
         &m.db,
         &[
@@ -277,6 +277,118 @@ fn trusted_roots_is_an_openssl_capath_with_crls() {
     let (ok, out) = verify(&capath, &leaf, true);
     assert!(!ok, "a revoked certificate verified: {out}");
     assert!(out.contains("certificate revoked"), "{out}");
+}
+
+/// `openssl dgst -sha256` of a DER file, lower-case hex.
+fn sha256_of(der: &[u8], ws: &Workspace) -> String {
+    let file = ws.path(&format!("digest-{}.der", der.len()));
+    std::fs::write(&file, der).expect("write der");
+    let out = openssl(
+        Path::new("/"),
+        &["dgst", "-sha256", "-r", &file.to_string_lossy()],
+    );
+    out.split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Two roots with one subject share a subject hash: they become `<hash>.0` and `<hash>.1`,
+/// ordered by the SHA-256 of their DER (so the numbering never depends on the order they
+/// came in), under both hashes; the same root under a second alias is no third file and is
+/// once in ca-bundle.pem. OpenSSL finds the issuer of a leaf among the twins. The names the
+/// mount generates are no aliases: `ca-bundle.pem` and a hash name are refused by vecs-cli
+/// and by mv through the mount, and nothing changes.
+#[test]
+fn twin_subjects_are_numbered_by_content_and_generated_names_are_no_aliases() {
+    let ws = Workspace::new();
+    let first = make_root_named(&ws, "twin-a", "twin");
+    let second = make_root_named(&ws, "twin-b", "twin");
+    let (hash, old_hash) = subject_hashes(&first.cert);
+    assert_eq!(
+        subject_hashes(&second.cert),
+        (hash.clone(), old_hash.clone())
+    );
+    let (leaf, _) = make_server_cert(&ws, &second, "leaf-of-b", "0x77");
+    let seeds = [first.cert.clone(), second.cert.clone()];
+    let again = first.cert.clone();
+    let m = Mounted::start(MountSpec::default().before_mount(move |db| {
+        for cert in &seeds {
+            common::add_root(db, cert);
+        }
+        vecs_on_db(
+            db,
+            &[
+                "entry",
+                "create",
+                "--store",
+                "TRUSTED_ROOTS",
+                "--alias",
+                "again",
+                "--cert",
+                &again.to_string_lossy(),
+            ],
+        )
+        .ok();
+    }));
+    let capath = m.path("TRUSTED_ROOTS");
+    let mut expected = vec![
+        format!("{hash}.0"),
+        format!("{hash}.1"),
+        format!("{old_hash}.0"),
+        format!("{old_hash}.1"),
+        "ca-bundle.pem".to_string(),
+    ];
+    expected.sort();
+    assert_eq!(generated_in(&capath), expected, "user.vecs.generated");
+    let (lower, higher) = if sha256_of(&first.der, &ws) < sha256_of(&second.der, &ws) {
+        (&first, &second)
+    } else {
+        (&second, &first)
+    };
+    for h in [&hash, &old_hash] {
+        let read = |n: u32| std::fs::read(capath.join(format!("{h}.{n}"))).expect("read");
+        assert_eq!(read(0), lower.pem, "{h}.0 is the lower SHA-256");
+        assert_eq!(read(1), higher.pem, "{h}.1 is the higher SHA-256");
+    }
+    assert!(!capath.join(format!("{hash}.2")).exists(), "a third file");
+    let bundle = String::from_utf8(std::fs::read(capath.join("ca-bundle.pem")).expect("bundle"))
+        .expect("utf-8");
+    assert_eq!(bundle.matches("BEGIN CERTIFICATE").count(), 2, "{bundle}");
+    let (ok, out) = verify(&capath, &leaf, false);
+    assert!(ok, "openssl verify -CApath with twin issuers: {out}");
+
+    let aliases_before = names_in(&capath);
+    for alias in ["ca-bundle.pem", &format!("{hash}.7"), "0123abcd.r3"] {
+        let run = vecs_on_db(
+            &m.db,
+            &[
+                "entry",
+                "create",
+                "--store",
+                "TRUSTED_ROOTS",
+                "--alias",
+                alias,
+                "--cert",
+                &first.cert.to_string_lossy(),
+            ],
+        );
+        assert_eq!(run.code, 87, "alias {alias}: {run:?}");
+    }
+    let target = capath.join("0123abcd.5");
+    let refused = std::fs::rename(capath.join("again"), &target).expect_err("mv onto a hash name");
+    assert_eq!(refused.raw_os_error(), Some(libc::EPERM), "{refused}");
+    assert!(!target.exists());
+    assert_eq!(
+        names_in(&capath),
+        aliases_before,
+        "a refusal changed TRUSTED_ROOTS"
+    );
+    assert_eq!(
+        generated_in(&capath),
+        expected,
+        "a refusal changed the generated files"
+    );
 }
 
 #[test]

@@ -146,10 +146,7 @@ pub fn is_generated_name(name: &str) -> bool {
 pub fn check_alias_in(store: &str, alias: &str) -> Result<()> {
     check_alias(alias)?;
     if canonical_store_name(store).eq_ignore_ascii_case(TRUSTED_ROOTS) && is_generated_name(alias) {
-        return Err(Error::InvalidParameter(format!(
-            "[{alias}] is a name the mount generates in {TRUSTED_ROOTS} (OpenSSL CApath or the CA \
-             bundle); choose another alias"
-        )));
+        return Err(Error::GeneratedName(alias.to_string()));
     }
     Ok(())
 }

@@ -72,13 +72,20 @@ pub fn sha1_of_file(dir: &Path, file: &str) -> String {
 
 /// Makes a self-signed CA certificate (EC P-256) with subject CN=`name`, in the material folder.
 pub fn make_root(ws: &Workspace, name: &str) -> Root {
+    make_root_named(ws, name, name)
+}
+
+/// A self-signed CA like [`make_root`], in files named `file`.* with subject CN=`cn`: two of
+/// them with one `cn` are twins (same subject, so the same subject hash; different keys).
+pub fn make_root_named(ws: &Workspace, file: &str, cn: &str) -> Root {
+    let name = file;
     let dir = material_dir(ws);
     let (key, cert, der) = (
         format!("{name}.key"),
         format!("{name}.crt"),
         format!("{name}.der"),
     );
-    let subject = format!("/O=vecsfs trust sync tests/CN={name}");
+    let subject = format!("/O=vecsfs trust sync tests/CN={cn}");
     let mut args = vec!["req", "-x509"];
     args.extend(NEW_EC_P256_KEY);
     args.extend([
