@@ -419,8 +419,11 @@ fn tls_clients_trust_what_the_store_trusts() {
     let python = server.python(&capath);
     assert!(python.starts_with("OK"), "python ssl capath=: {python}");
 
-    // The root leaves the store: it leaves the CApath, and curl no longer trusts the server.
-    let (hash, _) = subject_hashes(&root.cert);
+    // The root leaves the store: it leaves the CApath (both hashes) and ca-bundle.pem, and
+    // curl and Python no longer trust the server.
+    let (hash, old_hash) = subject_hashes(&root.cert);
+    let bundle = capath.join("ca-bundle.pem");
+    assert_eq!(std::fs::read(&bundle).expect("ca-bundle.pem"), root.pem);
     vecs_on_db(
         &m.db,
         &[
@@ -439,6 +442,15 @@ fn tls_clients_trust_what_the_store_trusts() {
         gone.is_some(),
         "{hash}.0 still there: {:?}",
         names_in(&capath)
+    );
+    assert!(
+        !capath.join(format!("{old_hash}.0")).exists(),
+        "old hash left"
+    );
+    assert_eq!(
+        std::fs::read(&bundle).expect("ca-bundle.pem"),
+        b"",
+        "bundle kept it"
     );
     let (code, out) = server.curl(&capath);
     assert_eq!(code, 60, "curl without the root: {out}");
@@ -470,6 +482,16 @@ fn tls_clients_trust_what_the_store_trusts() {
     );
     let (code, out) = server.curl(&capath);
     assert_eq!(code, 0, "curl with the root back: {out}");
+    let python = server.python(&capath);
+    assert!(
+        python.starts_with("OK"),
+        "python ssl with the root back: {python}"
+    );
+    assert!(
+        capath.join(format!("{old_hash}.0")).exists(),
+        "old hash not back"
+    );
+    assert_eq!(std::fs::read(&bundle).expect("ca-bundle.pem"), root.pem);
 }
 
 /// The public key of the certificate and of the key in one PEM file, by openssl: equal when
