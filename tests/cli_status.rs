@@ -141,3 +141,48 @@ fn status_lists_what_needs_attention_for_people_and_as_json() {
     assert_ne!(bad.code, 0, "{bad:?}");
     assert!(bad.stderr.contains("--days [soon]"), "{bad:?}");
 }
+
+/// After a real sync from a folder, `status` reports it: the source, when it last ran and
+/// succeeded, what it added, and how many synced entries the stores hold; after a failed
+/// run, the error, with the last success kept.
+#[test]
+fn status_reports_the_trust_syncs_last_runs() {
+    let ws = Workspace::new();
+    let db = ws.path("vecs.db");
+    let db = db.as_path();
+    let root = make_root(&ws, "status-sync-root");
+    let source = ws.path("trust-source");
+    std::fs::create_dir(&source).expect("source dir");
+    std::fs::copy(&root.cert, source.join("root.pem")).expect("copy root");
+    let source_str = source.to_string_lossy().into_owned();
+    vecs_on_db(db, &["trust-source", "set", "--dir", &source_str]).ok();
+    vecs_on_db(db, &["force-refresh"]).ok();
+
+    let json = vecs_on_db(db, &["status", "--json"]).ok().to_string();
+    let field = |json: &str, key: &str| python_json(json, &format!("d['trust_sync']['{key}']"));
+    assert!(field(&json, "source").contains(&source_str), "{json}");
+    assert_eq!(field(&json, "last_result"), "ok", "{json}");
+    assert_eq!(field(&json, "added"), "1");
+    assert_eq!(field(&json, "synced_roots"), "1");
+    assert_eq!(field(&json, "last_error"), "-");
+    let success = field(&json, "last_success");
+    assert!(success.ends_with("UTC"), "{json}");
+    assert_eq!(field(&json, "last_run"), success);
+    let text = vecs_on_db(db, &["status"]).ok().to_string();
+    assert!(text.contains("Trust sync:\n  source: "), "{text}");
+    assert!(text.contains("  synced_roots: 1"), "{text}");
+
+    // The folder goes: the run fails, the error is reported, the last success stays.
+    std::fs::rename(&source, ws.path("moved-away")).expect("move the source");
+    let failed = vecs_on_db(db, &["force-refresh"]);
+    assert_ne!(failed.code, 0, "{failed:?}");
+    let json = vecs_on_db(db, &["status", "--json"]).ok().to_string();
+    assert_ne!(field(&json, "last_result"), "ok", "{json}");
+    assert!(field(&json, "last_error").contains(&source_str), "{json}");
+    assert_eq!(field(&json, "last_success"), success, "{json}");
+    assert_eq!(
+        field(&json, "synced_roots"),
+        "1",
+        "the last good state is kept"
+    );
+}
