@@ -1,5 +1,5 @@
 //! The vecsfs daemon end to end on a real FUSE mount: it mounts, shows the store, and ends
-//! cleanly (exit 0, mount gone) on SIGTERM and on umount. Runs as root (CI does).
+//! cleanly (exit 0, mount gone) on SIGTERM, SIGINT and umount. Runs as root (CI does).
 
 #[path = "support/mount.rs"]
 mod mount;
@@ -51,12 +51,18 @@ fn root_lists_the_seeded_stores_and_the_crl_alias() {
 }
 
 #[test]
-fn sigterm_unmounts_and_exits_zero() {
-    let mut m = Mounted::fresh();
-    m.signal(libc::SIGTERM);
-    let status = m.wait_exit(EXIT_TIMEOUT);
-    assert!(status.success(), "exit status {status}; log:\n{}", m.log());
-    m.wait_unmounted(Duration::from_secs(2));
+fn sigterm_and_sigint_unmount_and_exit_zero() {
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        let mut m = Mounted::fresh();
+        m.signal(signal);
+        let status = m.wait_exit(EXIT_TIMEOUT);
+        assert!(
+            status.success(),
+            "signal {signal}: exit status {status}; log:\n{}",
+            m.log()
+        );
+        m.wait_unmounted(Duration::from_secs(2));
+    }
 }
 
 #[test]
