@@ -33,6 +33,13 @@ use vecsfs::store::{Database, EntryContent, EntryType};
 /// (the contract: debounce ~250 ms, then visible within one second of the commit).
 const WATCH_LIMIT: Duration = Duration::from_secs(10);
 
+/// The daemon tests' interval: an hour, so that what they see is the watch or a settings
+/// change taking effect, never the periodic rescan.
+const LONG_INTERVAL: &str = "3600";
+
+/// The contract: a sync's commit shows in the mount within one second.
+const COMMIT_VISIBLE: Duration = Duration::from_secs(1);
+
 // -------------------------------------------------------------------------------------------
 // Material
 // -------------------------------------------------------------------------------------------
@@ -957,19 +964,19 @@ fn the_daemon_follows_the_folder_within_seconds() {
     let hand = make_root(&ws, "hand");
     let ca = make_root(&ws, "ca");
     let crl = make_crl(&ws, &ca);
+    let linked = make_root(&ws, "linked");
+    let relinked = make_root(&ws, "relinked");
     put(&dir, "initial.pem", &initial.pem);
+    let outside = link_outside(&ws, &dir, "linked.pem", &linked.pem);
 
-    let source = dir.clone();
-    let m = Mounted::start(MountSpec::default().before_mount(move |db| {
-        set_dir(db, &source, &["--interval", "60"]);
-    }));
+    let m = mount_following(&dir);
     let cert_of = |sha1: &str| m.path(&format!("{ROOTS}/{sha1}/cert.pem"));
 
     // The sync at start.
     m.wait_until(
         "the daemon's first sync (initial.pem in the mount)",
         WATCH_LIMIT,
-        || cert_of(&initial.sha1).exists(),
+        || cert_of(&initial.sha1).exists() && cert_of(&linked.sha1).exists(),
     );
     assert_eq!(
         source_xattr(&m, ROOTS, &initial.sha1).as_deref(),
@@ -1055,22 +1062,264 @@ fn the_daemon_follows_the_folder_within_seconds() {
     assert_holds(
         &m.db,
         ROOTS,
-        [&initial.sha1, &hand.sha1],
-        "at the end",
+        [&initial.sha1, &linked.sha1, &hand.sha1],
+        "after the daemon's syncs",
         &tail(&m.log(), 40),
     );
-    assert_holds(&m.db, CRLS, [&crl.sha1], "at the end", "");
+    assert_holds(&m.db, CRLS, [&crl.sha1], "after the daemon's syncs", "");
     let shown = show(&m.db);
     assert_show(
         &shown,
         &[
             ("last_result", "ok"),
-            ("interval", "60"),
-            ("synced_roots", "1"),
+            ("interval", LONG_INTERVAL),
+            ("synced_roots", "2"),
             ("synced_crls", "1"),
         ],
         "after the daemon's syncs",
     );
+
+    // force-refresh's commit, seen by the running mount within one second of its return. The
+    // change is behind the symlink, so no event reaches the daemon and its interval is an
+    // hour: the commit can only be force-refresh's, as its report shows.
+    fs::write(&outside, &relinked.pem).expect("rewrite the outside file");
+    let report = refresh(&m.db, &dir);
+    // Timed from here: wait_until prints the delay (the report is checked after).
+    m.wait_until(
+        "force-refresh returned → its commit visible in the mount (contract: within 1 s)",
+        COMMIT_VISIBLE,
+        || cert_of(&relinked.sha1).exists() && !cert_of(&linked.sha1).exists(),
+    );
+    assert_added(&report, ROOTS, [&relinked.sha1]);
+    assert_removed(&report, ROOTS, [&linked.sha1]);
+    assert_holds(
+        &m.db,
+        ROOTS,
+        [&initial.sha1, &relinked.sha1, &hand.sha1],
+        "after force-refresh",
+        &report.text,
+    );
+}
+
+// -------------------------------------------------------------------------------------------
+// 9b. the daemon: a folder made again, a new source, a folder gone
+// -------------------------------------------------------------------------------------------
+
+/// A mount whose daemon follows `dir` with an hour's interval (configured before it starts).
+fn mount_following(dir: &Path) -> Mounted {
+    let source = dir.to_path_buf();
+    Mounted::start(MountSpec::default().before_mount(move |db| {
+        set_dir(db, &source, &["--interval", LONG_INTERVAL]);
+    }))
+}
+
+/// Makes `dir/name` a symlink to a new file outside the folder holding `content`, and returns
+/// that file: rewriting it changes what the folder holds without an event in the folder, so
+/// only a rescan or a force-refresh can see it.
+fn link_outside(ws: &Workspace, dir: &Path, name: &str, content: &[u8]) -> PathBuf {
+    let outside = material_dir(ws).join(format!("outside-{name}"));
+    fs::write(&outside, content).expect("outside file");
+    std::os::unix::fs::symlink(&outside, dir.join(name)).expect("symlink");
+    outside
+}
+
+/// The path of `sha1`'s cert.pem in TRUSTED_ROOTS of the mount.
+fn root_in(m: &Mounted, sha1: &str) -> PathBuf {
+    m.path(&format!("{ROOTS}/{sha1}/cert.pem"))
+}
+
+#[test]
+fn the_daemon_watches_a_folder_removed_and_made_again() {
+    let ws = Workspace::new();
+    let dir = source_dir(&ws, "trust");
+    let before = make_root(&ws, "before");
+    let after = make_root(&ws, "after");
+    let later = make_root(&ws, "later");
+    put(&dir, "before.pem", &before.pem);
+    let m = mount_following(&dir);
+    m.wait_until("the daemon's first sync", WATCH_LIMIT, || {
+        root_in(&m, &before.sha1).exists()
+    });
+
+    // A new folder at the same path: the old watch is on a dead inode, and the interval is an
+    // hour, so only the daemon noticing the new folder can find its root.
+    fs::remove_dir_all(&dir).expect("rm -rf the folder");
+    fs::create_dir(&dir).expect("mkdir the folder again");
+    put(&dir, "after.pem", &after.pem);
+    m.wait_until(
+        "folder removed and made again → its root in the mount, the old one gone",
+        WATCH_LIMIT,
+        || root_in(&m, &after.sha1).exists() && !root_in(&m, &before.sha1).exists(),
+    );
+
+    // And the new folder is watched: a file added to it shows as promptly as before.
+    put(&dir, "later.pem", &later.pem);
+    m.wait_until(
+        "a file added to the new folder → its root in the mount",
+        WATCH_LIMIT,
+        || root_in(&m, &later.sha1).exists(),
+    );
+    let ctx = tail(&m.log(), 40);
+    assert_holds(&m.db, ROOTS, [&after.sha1, &later.sha1], "at the end", &ctx);
+    m.wait_until("last_result ok", WATCH_LIMIT, || {
+        show(&m.db)["last_result"] == "ok"
+    });
+}
+
+#[test]
+fn a_new_source_interval_or_unset_takes_effect_in_the_running_daemon() {
+    let ws = Workspace::new();
+    let first = source_dir(&ws, "first");
+    let second = source_dir(&ws, "second");
+    let a = make_root(&ws, "a");
+    let b = make_root(&ws, "b");
+    let c1 = make_root(&ws, "c1");
+    let c2 = make_root(&ws, "c2");
+    put(&first, "a.pem", &a.pem);
+    put(&second, "b.pem", &b.pem);
+    let outside = link_outside(&ws, &second, "c.pem", &c1.pem);
+    let m = mount_following(&first);
+    m.wait_until("the daemon's first sync", WATCH_LIMIT, || {
+        root_in(&m, &a.sha1).exists()
+    });
+
+    // Another folder, still an hour's interval: the daemon must not sleep out the old one.
+    set_dir(&m.db, &second, &["--interval", LONG_INTERVAL]);
+    m.wait_until(
+        "trust-source set to another folder → its roots in the mount, the first's gone",
+        WATCH_LIMIT,
+        || {
+            root_in(&m, &b.sha1).exists()
+                && root_in(&m, &c1.sha1).exists()
+                && !root_in(&m, &a.sha1).exists()
+        },
+    );
+
+    // A one-second interval: `set` forgets the last run, so a `last_run` again means the
+    // daemon has run with the new settings; after that only its rescan can find a change
+    // behind the symlink (no event in the folder).
+    set_dir(&m.db, &second, &["--interval", "1"]);
+    m.wait_until(
+        "trust-source set --interval 1 → the daemon runs with it",
+        WATCH_LIMIT,
+        || {
+            let shown = show(&m.db);
+            shown["interval"] == "1" && shown["last_run"] != "-"
+        },
+    );
+    fs::write(&outside, &c2.pem).expect("rewrite the outside file");
+    m.wait_until(
+        "a change behind a symlink found by the new 1 s rescan",
+        WATCH_LIMIT,
+        || root_in(&m, &c2.sha1).exists() && !root_in(&m, &c1.sha1).exists(),
+    );
+
+    // Unset: the daemon says so at once, and the stores keep what they have.
+    let run = vecs_on_db(&m.db, &["trust-source", "unset"]);
+    assert_eq!(run.code, 0, "unset should succeed: {run:#?}");
+    m.wait_until(
+        "trust-source unset → the daemon's log says it has no source",
+        WATCH_LIMIT,
+        || m.log().contains("trust sync: no source any more"),
+    );
+    assert_holds(
+        &m.db,
+        ROOTS,
+        [&b.sha1, &c2.sha1],
+        "after unset",
+        &tail(&m.log(), 40),
+    );
+}
+
+#[test]
+fn the_daemon_keeps_the_last_good_state_while_the_folder_is_gone_and_recovers() {
+    let ws = Workspace::new();
+    let dir = source_dir(&ws, "trust");
+    let root = make_root(&ws, "root");
+    let more = make_root(&ws, "more");
+    let ca = make_root(&ws, "ca");
+    let crl = make_crl(&ws, &ca);
+    put(&dir, "root.pem", &root.pem);
+    put(&dir, "ca.crl", &crl.pem);
+    put(&dir, "bad.pem", b"not a certificate\n");
+    let m = mount_following(&dir);
+    let crl_pem = m.path(&format!("{CRLS}/{}/crl.pem", crl.sha1));
+    m.wait_until("the daemon's first sync", WATCH_LIMIT, || {
+        root_in(&m, &root.sha1).exists() && crl_pem.exists()
+    });
+
+    // The invalid file is skipped, and the daemon's log names it.
+    let bad = path_str(&dir.join("bad.pem"));
+    m.wait_until(
+        "the daemon's log names the skipped file",
+        WATCH_LIMIT,
+        || m.log().contains(&format!("trust sync: skipped {bad}: ")),
+    );
+    let good = store_state(&m.db);
+    let in_mount = |m: &Mounted| {
+        (
+            fs::read(root_in(m, &root.sha1)).ok(),
+            fs::read(&crl_pem).ok(),
+        )
+    };
+    let mount_good = in_mount(&m);
+    assert!(
+        mount_good.0.is_some() && mount_good.1.is_some(),
+        "the root and the CRL read from the mount"
+    );
+
+    // The folder moved away: the run fails, the error is recorded, nothing else changes.
+    let away = ws.path("trust.away");
+    fs::rename(&dir, &away).expect("move the folder away");
+    m.wait_until(
+        "folder moved away → the daemon records the failure",
+        WATCH_LIMIT,
+        || show(&m.db)["last_result"] == "failed",
+    );
+    let shown = show(&m.db);
+    assert!(
+        shown["last_error"].contains(&path_str(&dir)),
+        "last_error should name the folder: {shown:#?}"
+    );
+    assert_show(
+        &shown,
+        &[("synced_roots", "1"), ("synced_crls", "1")],
+        "while the folder is gone",
+    );
+    let line = m.status_line("  trust sync: ");
+    assert!(line.contains(" failed: "), "vecsfs status: {line:?}");
+    println!("while the folder is gone: {line}");
+    assert_eq!(
+        store_state(&m.db),
+        good,
+        "the stores while the folder is gone"
+    );
+    assert_eq!(
+        in_mount(&m),
+        mount_good,
+        "the mount while the folder is gone"
+    );
+
+    // Back, with one more root: the daemon recovers by itself.
+    put(&away, "more.pem", &more.pem);
+    fs::rename(&away, &dir).expect("move the folder back");
+    m.wait_until(
+        "folder back → the daemon syncs it by itself",
+        WATCH_LIMIT,
+        || root_in(&m, &more.sha1).exists(),
+    );
+    m.wait_until("last_result ok again", WATCH_LIMIT, || {
+        show(&m.db)["last_result"] == "ok"
+    });
+    assert_eq!(in_mount(&m), mount_good, "the mount after recovery");
+    assert_holds(
+        &m.db,
+        ROOTS,
+        [&root.sha1, &more.sha1],
+        "after recovery",
+        &tail(&m.log(), 40),
+    );
+    assert_holds(&m.db, CRLS, [&crl.sha1], "after recovery", "");
 }
 
 // -------------------------------------------------------------------------------------------

@@ -867,19 +867,7 @@ fn the_daemon_syncs_on_its_interval_and_the_mount_follows() {
 /// The `  trust sync: ...` line of `vecsfs status MOUNTPOINT`.
 #[track_caller]
 fn trust_sync_status_line(m: &Mounted) -> String {
-    // The harness keeps the daemon's status files beside the database (VECSFS_RUN_DIR).
-    let run_dir = m.db.parent().expect("db dir").join("run");
-    let (_, out) = run_command(
-        Command::new(mount::vecsfs_bin())
-            .arg("status")
-            .arg(&m.mountpoint)
-            .env("VECSFS_RUN_DIR", run_dir),
-        Duration::from_secs(20),
-    );
-    out.lines()
-        .find(|l| l.starts_with("  trust sync: "))
-        .unwrap_or_else(|| panic!("vecsfs status has no trust sync line:\n{out}"))
-        .to_string()
+    m.status_line("  trust sync: ")
 }
 
 /// A failing source: the daemon keeps the last good state, records the error, and recovers by

@@ -20,7 +20,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::common::{tail, wait_child};
+use crate::common::{run_command, tail, wait_child};
 
 /// How long the daemon may take to mount.
 pub const MOUNT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -212,6 +212,25 @@ impl Mounted {
     /// What the daemon has logged so far (stderr).
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// What `vecsfs status MOUNTPOINT` prints about this mount (stdout, then stderr).
+    pub fn status(&self) -> String {
+        let mut cmd = Command::new(vecsfs_bin());
+        cmd.arg("status")
+            .arg(&self.mountpoint)
+            .env("VECSFS_RUN_DIR", run_dir(&self.log));
+        run_command(&mut cmd, COMMAND_TIMEOUT).1
+    }
+
+    /// The line of `vecsfs status MOUNTPOINT` that starts with `prefix`; panics without one.
+    #[track_caller]
+    pub fn status_line(&self, prefix: &str) -> String {
+        let out = self.status();
+        out.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("vecsfs status has no {prefix:?} line:\n{out}"))
+            .to_string()
     }
 
     /// Whether the mount shows in this process's mount table.
@@ -409,11 +428,9 @@ fn spawn_daemon(
     for option in options {
         cmd.arg("-o").arg(option);
     }
-    // Status files beside the log, not in the host's /run/vecsfs.
-    let run_dir = log.parent().unwrap_or(Path::new("/tmp")).join("run");
     cmd.arg(mountpoint)
         .env_remove("VECS_DB")
-        .env("VECSFS_RUN_DIR", run_dir)
+        .env("VECSFS_RUN_DIR", run_dir(log))
         .env("RUST_LOG", "debug")
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
@@ -421,6 +438,11 @@ fn spawn_daemon(
         .stderr(Stdio::from(log_file));
     cmd.spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", vecsfs_bin()))
+}
+
+/// Where the daemon keeps its status files: beside its log, not in the host's /run/vecsfs.
+fn run_dir(log: &Path) -> PathBuf {
+    log.parent().unwrap_or(Path::new("/tmp")).join("run")
 }
 
 /// Runs a helper command with a timeout; true if it exited 0.
