@@ -1304,3 +1304,62 @@ fn fsync_commits_and_a_close_with_nothing_new_does_not() {
     assert_eq!(cli.cert("vpxd", "C"), canonical_cert(&ws, &renewed));
     assert_served(&m, &cli, "vpxd", "C");
 }
+
+/// An Encrypted Private Key entry (`entry create --password`) shows cert.pem and key.pem, and
+/// key.pem is the encrypted PKCS#8 the store keeps: the mount never decrypts it.
+#[test]
+fn an_encrypted_private_key_entry_shows_its_key_encrypted() {
+    let ws = Workspace::new();
+    let e = identity(&ws, KeyKind::EcP256, "e");
+    let (cert, key) = (e.cert.clone(), e.key.clone());
+    let m = Mounted::start(MountSpec::default().before_mount(move |db| {
+        let created = Cli(db).run(&[
+            "entry",
+            "create",
+            "--store",
+            "vpxd",
+            "--alias",
+            "E",
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+            "--password",
+            "correct horse",
+        ]);
+        assert_eq!(created.code, 0, "{created:#?}");
+    }));
+    let cli = Cli(&m.db);
+    assert_eq!(
+        cli.entry_type("vpxd", "E").as_deref(),
+        Some("Encrypted Private Key")
+    );
+    assert_eq!(
+        listing(&m, &at(&m, "vpxd/E")),
+        files_of(Some("Encrypted Private Key"))
+    );
+    assert_eq!(read(&at(&m, "vpxd/E/cert.pem")), cli.cert("vpxd", "E"));
+    let shown = read(&at(&m, "vpxd/E/key.pem"));
+    assert!(
+        shown.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+        "{shown}"
+    );
+    // The file decrypts, with the password, to the key vecs-cli gives with it.
+    let encrypted = ws.write("shown.key", shown.as_bytes());
+    let decrypted = openssl(
+        ws.dir.path(),
+        &["pkey", "-in", &encrypted, "-passin", "pass:correct horse"],
+    );
+    let with_password = cli.run(&[
+        "entry",
+        "getkey",
+        "--store",
+        "vpxd",
+        "--alias",
+        "E",
+        "--password",
+        "correct horse",
+    ]);
+    assert_eq!(with_password.ok().trim_end(), decrypted.trim_end());
+    assert_eq!(decrypted.trim_end(), canonical_key(&ws, &e.key).trim_end());
+}
