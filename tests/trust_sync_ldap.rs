@@ -307,6 +307,104 @@ fn the_harness_serves_vmdir_objects_with_a_size_limit_and_ldaps() {
 // Sync runs
 // -------------------------------------------------------------------------------------------
 
+/// Each malformed `trust-source set` is refused with its reason, and the source configured
+/// before it (and its status) is kept. Also `--base-dn` given instead of `--domain`.
+#[test]
+fn bad_source_settings_are_refused_and_the_previous_source_kept() {
+    let ws = Workspace::new();
+    let password = ws.path("bind.pw");
+    fs::write(&password, b"secret\n").expect("password file");
+    let password = password.to_string_lossy().into_owned();
+    let ca_file = ws.path("ca.pem");
+    fs::write(&ca_file, b"").expect("ca file");
+    let ca_file = ca_file.to_string_lossy().into_owned();
+    let good = [
+        "trust-source",
+        "set",
+        "--ldap",
+        "ldaps://127.0.0.1:6361",
+        "--base-dn",
+        "cn=Configuration,dc=example,dc=test",
+        "--bind-dn",
+        "cn=sync,dc=example,dc=test",
+        "--password-file",
+        &password,
+        "--ca-file",
+        &ca_file,
+    ];
+    assert_set_ok(&vecs_on_db(&ws.db, &good));
+    let before = show(&ws.db);
+    assert_eq!(
+        before.get("base_dn").map(String::as_str),
+        Some("cn=Configuration,dc=example,dc=test"),
+        "{before:?}"
+    );
+    let with = |replace: &[(&str, &str)], extra: &[&str]| -> Vec<String> {
+        let mut args: Vec<String> = good.iter().map(|a| a.to_string()).collect();
+        for (option, value) in replace {
+            match args.iter().position(|a| a == option) {
+                Some(i) if value.is_empty() => {
+                    args.drain(i..i + 2);
+                }
+                Some(i) => args[i + 1] = value.to_string(),
+                None => args.extend([option.to_string(), value.to_string()]),
+            }
+        }
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    };
+    let cases: Vec<(&str, Vec<String>, &str)> = vec![
+        (
+            "--domain and --base-dn",
+            with(&[("--domain", "example.test")], &[]),
+            "give --domain or --base-dn, not both",
+        ),
+        (
+            "neither --domain nor --base-dn",
+            with(&[("--base-dn", "")], &[]),
+            "give --domain NAME or --base-dn DN",
+        ),
+        (
+            "no --password-file",
+            with(&[("--password-file", "")], &[]),
+            "the password is never an argument",
+        ),
+        (
+            "a missing password file",
+            with(&[("--password-file", "/nonexistent/bind.pw")], &[]),
+            "/nonexistent/bind.pw",
+        ),
+        (
+            "an http:// URL",
+            with(&[("--ldap", "http://127.0.0.1")], &[]),
+            "is not an ldap:// or ldaps:// URL",
+        ),
+        (
+            "a URL with a path",
+            with(&[("--ldap", "ldap://127.0.0.1/dc=x")], &[]),
+            "must be ldap[s]://HOST[:PORT]",
+        ),
+        (
+            "--ca-file with ldap://",
+            with(&[("--ldap", "ldap://127.0.0.1:3891")], &[]),
+            "--ca-file is for ldaps:// URLs",
+        ),
+    ];
+    for (what, args, reason) in cases {
+        let run = vecs_args(&ws.db, &args);
+        assert_ne!(run.code, 0, "{what}: accepted: {run:#?}");
+        assert!(
+            run.stderr.contains(reason),
+            "{what}: expected {reason:?} in: {run:#?}"
+        );
+        assert_eq!(
+            show(&ws.db),
+            before,
+            "{what}: the configured source changed"
+        );
+    }
+}
+
 #[test]
 fn the_first_sync_adds_every_root_and_crl_and_a_second_changes_nothing() {
     let fx = Fixture::new();

@@ -152,6 +152,10 @@ fn ldap_source(url: &str, o: &TrustSourceOptions) -> Result<LdapSource, Error> {
     std::fs::File::open(&password_file)
         .map_err(|e| Error::io(password_file.display().to_string(), e))?;
     let ca_file = match &o.ca_file {
+        // There is no StartTLS: a CA file on a plain ldap:// URL would verify nothing.
+        Some(_) if url.starts_with("ldap://") => return Err(invalid(
+            "--ca-file is for ldaps:// URLs (ldap:// is not encrypted, and StartTLS is not used)",
+        )),
         Some(file) => {
             let file = absolute(file)?;
             std::fs::File::open(&file).map_err(|e| Error::io(file.display().to_string(), e))?;
