@@ -73,6 +73,11 @@ pub enum Command {
         alias: Option<String>,
         yes: bool,
     },
+    /// vecsfs's addition: put BACKUP_STORE's `bkp_<alias>` back (`entry restore`).
+    EntryRestore {
+        store: Option<String>,
+        alias: Option<String>,
+    },
     ForceRefresh,
     /// vecsfs's addition: where the trust sync reads (`trust-source set|show|unset`).
     TrustSource(TrustSourceCommand),
@@ -523,6 +528,15 @@ fn parse_entry(args: &[String]) -> Result<Invocation, UsageError> {
             };
             (command, opts)
         }
+        "restore" => {
+            // vecsfs's own command: its rules, and no remote service to ask.
+            let opts = read_options(rest, &extension_grammar(&["--store", "--alias"], &[]))?;
+            let command = Command::EntryRestore {
+                store: opts.value("--store"),
+                alias: opts.value("--alias"),
+            };
+            (command, opts)
+        }
         _ => return Err(UsageError),
     };
     let (command, opts) = command;
@@ -664,6 +678,26 @@ mod tests {
             "export --store S --output /o --pkcs12 --password secret",
             "import --afd-db",
             "import --afd-db x --force",
+        ] {
+            assert_eq!(parse_words(line), Err(UsageError), "{line}");
+        }
+    }
+
+    #[test]
+    fn entry_restore_takes_a_store_and_an_alias_and_the_last_wins() {
+        let inv = parse_words("entry restore --alias a --store S --alias b --db /d").unwrap();
+        assert_eq!(
+            inv.command,
+            Command::EntryRestore {
+                store: Some("S".into()),
+                alias: Some("b".into())
+            }
+        );
+        assert_eq!(inv.db, Some(PathBuf::from("/d")));
+        for line in [
+            "entry restore --store",
+            "entry restore --store S --alias a -y",
+            "entry restore --store S --alias a --server h --upn u",
         ] {
             assert_eq!(parse_words(line), Err(UsageError), "{line}");
         }

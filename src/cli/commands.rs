@@ -90,6 +90,7 @@ impl<'io> Session<'_, 'io> {
                 password,
             } => self.entry_getkey(store, alias, output, text, password),
             Command::EntryDelete { store, alias, yes } => self.entry_delete(store, alias, yes),
+            Command::EntryRestore { store, alias } => self.entry_restore(store, alias),
             Command::ForceRefresh => {
                 let (io, uid, db) = self.io_and_db()?;
                 super::trust::force_refresh(io, uid, db)
@@ -474,6 +475,50 @@ impl<'io> Session<'_, 'io> {
         ))
     }
 
+    /// vecsfs's `entry restore`: BACKUP_STORE's `bkp_<alias>` back as the entry, and the pair
+    /// it replaces kept as the new backup (a swap: running it again undoes it). Checked as
+    /// `entry create` and `delete` are, by the store's permissions: write on the store and on
+    /// BACKUP_STORE, since the entry moves out of one into the other.
+    fn entry_restore(&mut self, store: Option<String>, alias: Option<String>) -> Outcome {
+        let (store, alias) = require_store_and_alias(store, alias)?;
+        let uid = self.uid;
+        let backup_store = store::names::BACKUP_STORE;
+        let backup_alias = store::names::backup_alias(&alias);
+        let displaced = match self.db()?.restore_backup(uid, &store, &alias) {
+            Ok(displaced) => displaced,
+            Err(e) if is_about_backups(&e) => {
+                log::warn!("entry restore [{store}/{alias}]: {e}");
+                return Err(Failure::with_note(
+                    e.vecs_code(),
+                    format!("Error: There is no backup of [{alias}] to restore: {e} \n"),
+                ));
+            }
+            Err(e) => return Err(super::refusal(e)),
+        };
+        log::info!(
+            "uid {uid} restored entry [{alias}] of store [{store}] from [{backup_store}/{backup_alias}]"
+        );
+        let mut out = format!(
+            "Restored entry with alias [{alias}] in store [{store}] from [{backup_alias}] in \
+             store [{backup_store}] successfully\n"
+        );
+        match displaced {
+            store::Displaced::Nothing => {}
+            store::Displaced::KeptAsBackup => out.push_str(&format!(
+                "The pair it replaced is now [{backup_alias}] in store [{backup_store}]; run \
+                 the same command again to undo\n"
+            )),
+            store::Displaced::Dropped(entry_type) => {
+                let dropped = entry_type.vecs_name();
+                log::info!("the {dropped} entry [{alias}] of store [{store}] was restored over");
+                out.push_str(&format!(
+                    "The [{dropped}] entry it replaced was not kept: only key pairs are backed up\n"
+                ));
+            }
+        }
+        self.print(&out)
+    }
+
     /// The streams, the caller and the database (opened on first use), for the commands that
     /// take all three.
     fn io_and_db(&mut self) -> Result<(&mut Io<'io>, u32, &mut Database), Failure> {
@@ -545,6 +590,17 @@ impl<'io> Session<'_, 'io> {
             .stderr
             .write_all(text.as_bytes())
             .map_err(|_| Failure::code(code::VECS_GENERIC_FILE_IO))
+    }
+}
+
+/// Whether a refusal of `entry restore` is about BACKUP_STORE or its entry: there is no backup
+/// to restore, which the message says in those words.
+fn is_about_backups(e: &Error) -> bool {
+    match e {
+        Error::EntryNotFound { store, .. } | Error::StoreNotFound(store) => {
+            store.eq_ignore_ascii_case(store::names::BACKUP_STORE)
+        }
+        _ => false,
     }
 }
 

@@ -63,6 +63,13 @@ vecsfs differences from VMware's vecs-cli:
 \t(a larger file fails with error 223).
 \tDeleting an alias that does not exist reports success, as VMware's tool does,
 \tand is logged.
+\tA Private Key or Encrypted Private Key entry deleted (or replaced) in any store but
+\tBACKUP_STORE is kept there as bkp_<alias>, one step back, as VMware's certificate
+\tmanager keeps a replaced pair; the output of entry delete is unchanged.
+\tentry restore --store <store-name> --alias <alias>
+\t              puts BACKUP_STORE's bkp_<alias> back as the entry; the pair it replaces
+\t              becomes the new bkp_<alias>, so running it again undoes it. Needs write
+\t              on the store and on BACKUP_STORE.
 \tforce-refresh runs the configured trust sync now and reports what changed.
 \ttrust-source set --ldap URL (--domain NAME | --base-dn DN) --bind-dn DN
 \t                 --password-file FILE [--ca-file FILE] [--interval SECONDS]

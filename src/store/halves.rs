@@ -54,6 +54,8 @@ pub enum WriteOutcome {
 /// The entry row as the half operations need it.
 struct EntryRow {
     id: i64,
+    /// As stored (an alias is found case-insensitively; a backup is named after this spelling).
+    alias: String,
     entry_type: EntryType,
     cert_pem: Option<String>,
     key_data: Option<Zeroizing<Vec<u8>>>,
@@ -279,6 +281,11 @@ impl Database {
                     "key"
                 },
             };
+            // A pair that loses a half is gone as a pair: `rm -r` of an alias removes its files
+            // one by one, and must keep the pair as `entry delete` does.
+            if is_key_pair(entry.entry_type) {
+                back_up_pair(tx, &store.name, PairGone::Split, &entry)?;
+            }
             match (entry.entry_type, half) {
                 (EntryType::PrivateKey | EntryType::EncryptedPrivateKey, Half::Key) => {
                     set_content(
@@ -302,7 +309,8 @@ impl Database {
     }
 
     /// Moves an entry to another alias, in the same store or another (write on both). An
-    /// existing target is an error unless `replace`, which swaps it out in the same transaction.
+    /// existing target is an error unless `replace`, which swaps it out in the same transaction
+    /// (a key pair it replaces is kept as BACKUP_STORE's `bkp_<alias>`).
     pub fn rename_entry(
         &mut self,
         caller: u32,
@@ -316,28 +324,41 @@ impl Database {
             let target_store = require_access(tx, caller, to.0, Access::Write)?;
             let entry = load_entry(tx, &source_store, from.1)?
                 .ok_or_else(|| entry_not_found(&source_store, from.1))?;
-            let mut replaced = None;
-            if let Some(target) = load_entry(tx, &target_store, to.1)? {
-                if target.id != entry.id {
-                    if !replace {
-                        return Err(Error::EntryExists {
-                            store: target_store.name,
-                            alias: to.1.to_string(),
-                        });
-                    }
-                    tx.execute("DELETE FROM entries WHERE id = ?1", [target.id])?;
-                    replaced = Some(target);
-                }
-            }
-            tx.execute(
-                "UPDATE entries SET store_id = ?2, alias = ?3, modified_at = ?4 WHERE id = ?1",
-                params![entry.id, target_store.id, to.1, unix_now()],
-            )?;
-            // After the move: restoring `bkp_<alias>` over `<alias>` swaps the two pairs.
-            if let Some(replaced) = replaced {
-                back_up_pair(tx, &target_store.name, to.1, &replaced)?;
-            }
+            move_entry(tx, &entry, &target_store, to.1, replace)?;
             Ok(())
+        })
+    }
+
+    /// Puts BACKUP_STORE's `bkp_<alias>` back as `alias` of `store` (vecs-cli `entry restore`;
+    /// `mv -T` through the mount does the same move). The key pair it replaces becomes the new
+    /// `bkp_<alias>`, so restoring twice undoes the first restore. Write on both stores, as for
+    /// any move; `store` is checked first, so that a store that does not exist is named as
+    /// such rather than as a missing backup.
+    pub fn restore_backup(&mut self, caller: u32, store: &str, alias: &str) -> Result<Displaced> {
+        if names::canonical_store_name(store).eq_ignore_ascii_case(names::BACKUP_STORE) {
+            return Err(Error::InvalidParameter(format!(
+                "{} holds the backups: restore into the store the pair came from",
+                names::BACKUP_STORE
+            )));
+        }
+        names::check_alias_in(store, alias)?;
+        let saved_alias = names::backup_alias(alias);
+        self.write(|tx| {
+            let target = require_access(tx, caller, store, Access::Write)?;
+            let backups = require_access(tx, caller, names::BACKUP_STORE, Access::Write)?;
+            let saved = load_entry(tx, &backups, &saved_alias)?
+                .ok_or_else(|| entry_not_found(&backups, &saved_alias))?;
+            // Aliases are found case-insensitively, but listed as stored: the entry keeps the
+            // spelling of the one it replaces, else the one it had before it was backed up.
+            let spelling = match load_entry(tx, &target, alias)? {
+                Some(live) => live.alias,
+                None => saved
+                    .alias
+                    .get(names::BACKUP_ALIAS_PREFIX.len()..)
+                    .unwrap_or(alias)
+                    .to_string(),
+            };
+            move_entry(tx, &saved, &target, &spelling, true)
         })
     }
 
@@ -366,7 +387,7 @@ impl Database {
 fn load_entry(tx: &Transaction, store: &StoreRow, alias: &str) -> Result<Option<EntryRow>> {
     let row = tx
         .query_row(
-            "SELECT e.id, e.entry_type, e.cert_pem, e.key_data, p.half, p.data
+            "SELECT e.id, e.entry_type, e.cert_pem, e.key_data, p.half, p.data, e.alias
              FROM entries e LEFT JOIN pending_halves p ON p.entry_id = e.id
              WHERE e.store_id = ?1 AND e.alias = ?2",
             params![store.id, alias],
@@ -379,11 +400,12 @@ fn load_entry(tx: &Transaction, store: &StoreRow, alias: &str) -> Result<Option<
                     r.get::<_, Option<String>>(2)?,
                     r.get::<_, Option<Vec<u8>>>(3)?,
                     half.zip(data),
+                    r.get::<_, String>(6)?,
                 ))
             },
         )
         .optional()?;
-    let Some((id, raw_type, cert_pem, key_data, pending)) = row else {
+    let Some((id, raw_type, cert_pem, key_data, pending, stored_alias)) = row else {
         return Ok(None);
     };
     let entry_type = EntryType::from_db(raw_type).ok_or_else(|| {
@@ -391,6 +413,7 @@ fn load_entry(tx: &Transaction, store: &StoreRow, alias: &str) -> Result<Option<
     })?;
     Ok(Some(EntryRow {
         id,
+        alias: stored_alias,
         entry_type,
         cert_pem,
         key_data: key_data.map(Zeroizing::new),
@@ -439,13 +462,12 @@ fn set_pair(
     let same = entry.cert_pem.as_deref() == Some(chain.pem())
         && entry.key_data.as_deref().map(|k| k.as_slice()) == Some(pem.as_bytes());
     if entry.entry_type == EntryType::PrivateKey && !same {
-        let (store, alias): (String, String) = tx.query_row(
-            "SELECT s.name, e.alias FROM entries e JOIN stores s ON s.id = e.store_id
-             WHERE e.id = ?1",
+        let store: String = tx.query_row(
+            "SELECT s.name FROM entries e JOIN stores s ON s.id = e.store_id WHERE e.id = ?1",
             [entry.id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| r.get(0),
         )?;
-        back_up_pair(tx, &store, &alias, entry)?;
+        back_up_pair(tx, &store, PairGone::Replaced, entry)?;
     }
     update(
         tx,
@@ -457,26 +479,64 @@ fn set_pair(
     Ok(WriteOutcome::Replaced(EntryType::PrivateKey))
 }
 
+/// Why a pair stops being live, for the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PairGone {
+    /// Another pair (or entry) took its place.
+    Replaced,
+    /// The entry was deleted (vecs-cli `entry delete`, `rmdir` or `rm -r` through the mount).
+    Deleted,
+    /// One of its halves was removed (`rm key.pem`, the first file `rm -r` removes).
+    Split,
+}
+
+impl PairGone {
+    fn word(self) -> &'static str {
+        match self {
+            PairGone::Replaced => "replaced",
+            PairGone::Deleted => "deleted",
+            PairGone::Split => "split",
+        }
+    }
+}
+
+/// Whether entries of this type hold a certificate with its private key: what a backup keeps.
+/// Encrypted Private Key entries count too: deleting one loses a key as surely, and the copy
+/// stays encrypted.
+fn is_key_pair(entry_type: EntryType) -> bool {
+    matches!(
+        entry_type,
+        EntryType::PrivateKey | EntryType::EncryptedPrivateKey
+    )
+}
+
 /// VMware's certificate manager keeps the pair it replaces in BACKUP_STORE as `bkp_<alias>`:
-/// one step back, restored with `mv -T` (or vecs-cli getcert/getkey + create). A pair of
-/// BACKUP_STORE itself is not backed up, and neither is one whose backup alias would be too
-/// long, or when BACKUP_STORE was deleted (logged).
-fn back_up_pair(tx: &Transaction, store: &str, alias: &str, replaced: &EntryRow) -> Result<()> {
-    if replaced.entry_type != EntryType::PrivateKey
+/// one step back (an older backup of the same alias is replaced), restored with `mv -T` or
+/// `vecs-cli entry restore`. Every way a pair stops being live comes here, in the transaction
+/// that ends it, so that the mount and vecs-cli keep the same backups. Nothing is kept for an
+/// entry that is not a key pair, for a pair of BACKUP_STORE itself (a backup of a backup would
+/// replace the backup of another alias), when the backup alias would be over the alias limit,
+/// or when BACKUP_STORE was deleted (the administrator's decision, not recreated behind their
+/// back); the last two are logged. Returns whether the pair was kept.
+fn back_up_pair(tx: &Transaction, store: &str, gone: PairGone, pair: &EntryRow) -> Result<bool> {
+    if !is_key_pair(pair.entry_type)
         || names::canonical_store_name(store).eq_ignore_ascii_case(names::BACKUP_STORE)
     {
-        return Ok(());
+        return Ok(false);
     }
-    let backup_alias = format!("bkp_{alias}");
+    let (alias, why) = (&pair.alias, gone.word());
+    let backup_alias = names::backup_alias(alias);
     if names::check_alias(&backup_alias).is_err() {
         log::warn!(
-            "[{store}/{alias}]: no backup of the replaced pair: [{backup_alias}] is too long"
+            "[{store}/{alias}]: no backup of the {why} pair: [{backup_alias}] would be over the \
+             {}-byte alias limit",
+            names::MAX_ALIAS
         );
-        return Ok(());
+        return Ok(false);
     }
     let Some(backup) = super::find_store(tx, names::BACKUP_STORE)? else {
-        log::warn!("[{store}/{alias}]: no backup of the replaced pair: BACKUP_STORE was deleted");
-        return Ok(());
+        log::warn!("[{store}/{alias}]: no backup of the {why} pair: BACKUP_STORE was deleted");
+        return Ok(false);
     };
     tx.execute(
         "DELETE FROM entries WHERE store_id = ?1 AND alias = ?2",
@@ -486,13 +546,78 @@ fn back_up_pair(tx: &Transaction, store: &str, alias: &str, replaced: &EntryRow)
         tx,
         &backup,
         &backup_alias,
-        EntryType::PrivateKey,
-        replaced.cert_pem.as_deref(),
-        replaced.key_data.as_deref().map(|k| k.as_slice()),
+        pair.entry_type,
+        pair.cert_pem.as_deref(),
+        pair.key_data.as_deref().map(|k| k.as_slice()),
         Origin::Hand,
     )?;
-    log::info!("kept the replaced pair of [{store}/{alias}] as [BACKUP_STORE/{backup_alias}]");
-    Ok(())
+    log::info!("kept the {why} pair of [{store}/{alias}] as [BACKUP_STORE/{backup_alias}]");
+    Ok(true)
+}
+
+/// Deletes an entry of `store` (whose write permission the caller checked); a key pair is kept
+/// as its backup in the same transaction. Returns whether there was an entry.
+pub(super) fn delete_entry_keeping_backup(
+    tx: &Transaction,
+    store: &StoreRow,
+    alias: &str,
+) -> Result<bool> {
+    let Some(entry) = load_entry(tx, store, alias)? else {
+        return Ok(false);
+    };
+    tx.execute("DELETE FROM entries WHERE id = ?1", [entry.id])?;
+    back_up_pair(tx, &store.name, PairGone::Deleted, &entry)?;
+    Ok(true)
+}
+
+/// What moving an entry onto an alias did to the entry that was there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Displaced {
+    /// The alias was free.
+    Nothing,
+    /// A key pair was there; it is now BACKUP_STORE's `bkp_<alias>`.
+    KeptAsBackup,
+    /// An entry of this type was there, and is gone: it was not a key pair (or no backup could
+    /// be kept, which the log says).
+    Dropped(EntryType),
+}
+
+/// Moves `entry` to `alias` in `target` (both checked by the caller). An entry already there
+/// is an error unless `replace`; a replaced key pair is kept as its backup.
+fn move_entry(
+    tx: &Transaction,
+    entry: &EntryRow,
+    target: &StoreRow,
+    alias: &str,
+    replace: bool,
+) -> Result<Displaced> {
+    let mut replaced = None;
+    if let Some(existing) = load_entry(tx, target, alias)? {
+        if existing.id != entry.id {
+            if !replace {
+                return Err(Error::EntryExists {
+                    store: target.name.clone(),
+                    alias: alias.to_string(),
+                });
+            }
+            tx.execute("DELETE FROM entries WHERE id = ?1", [existing.id])?;
+            replaced = Some(existing);
+        }
+    }
+    tx.execute(
+        "UPDATE entries SET store_id = ?2, alias = ?3, modified_at = ?4 WHERE id = ?1",
+        params![entry.id, target.id, alias, unix_now()],
+    )?;
+    // After the move, not before: restoring `bkp_<alias>` over `<alias>` must not have the
+    // backup it restores deleted as the "older backup"; this way the two pairs swap.
+    let Some(replaced) = replaced else {
+        return Ok(Displaced::Nothing);
+    };
+    if back_up_pair(tx, &target.name, PairGone::Replaced, &replaced)? {
+        Ok(Displaced::KeptAsBackup)
+    } else {
+        Ok(Displaced::Dropped(replaced.entry_type))
+    }
 }
 
 /// Keeps `data` as the entry's pending half, replacing any earlier one.

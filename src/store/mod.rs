@@ -23,7 +23,7 @@ use zeroize::Zeroizing;
 
 pub use access::{Access, Grant, READ_STORE, WRITE_STORE};
 pub use entry::{EntryContent, EntryInfo, EntryType};
-pub use halves::{Half, PendingHalf, WriteOutcome};
+pub use halves::{Displaced, Half, PendingHalf, WriteOutcome};
 pub use import::{GrantChange, ImportedAs, ImportedEntry, ImportedStore, StoreImport};
 pub use names::{canonical_store_name, StoreKind};
 pub use snapshot::{EntryImage, Snapshot, StoreImage, StoreSnapshot, StoreVersion};
@@ -348,16 +348,14 @@ impl Database {
         })
     }
 
-    /// Deletes an entry. Needs write. Returns whether there was one (VECS reports success
-    /// either way; the caller decides what to say).
+    /// Deletes an entry. Needs write. A key pair deleted from any store but BACKUP_STORE is
+    /// kept there as `bkp_<alias>`, in the same transaction, as a replaced pair is: with
+    /// vecs-cli a pair is replaced by `entry delete` then `entry create`. Returns whether there
+    /// was an entry (VECS reports success either way; the caller decides what to say).
     pub fn delete_entry(&mut self, caller: u32, store: &str, alias: &str) -> Result<bool> {
         self.write(|tx| {
             let store = require_access(tx, caller, store, Access::Write)?;
-            let deleted = tx.execute(
-                "DELETE FROM entries WHERE store_id = ?1 AND alias = ?2",
-                params![store.id, alias],
-            )?;
-            Ok(deleted > 0)
+            halves::delete_entry_keeping_backup(tx, &store, alias)
         })
     }
 

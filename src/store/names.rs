@@ -18,6 +18,14 @@ pub const CRL_STORE: &str = "TRUSTED_ROOTS_CRLS";
 pub const CRL_STORE_VCENTER: &str = "TRUSTED_ROOT_CRLS";
 pub const BACKUP_STORE: &str = "BACKUP_STORE";
 
+/// What BACKUP_STORE's aliases start with, as VMware's certificate manager names its backups.
+pub const BACKUP_ALIAS_PREFIX: &str = "bkp_";
+
+/// The alias under which BACKUP_STORE keeps the previous pair of `alias`.
+pub fn backup_alias(alias: &str) -> String {
+    format!("{BACKUP_ALIAS_PREFIX}{alias}")
+}
+
 /// What a store is allowed to have done to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreKind {
