@@ -113,8 +113,9 @@ pub fn component_len(name: &str) -> usize {
             .count()
 }
 
-/// A name the mount could not show (a component over NAME_MAX: the kernel refuses to look it
-/// up, and a directory listing holding it fails) is refused at the door.
+/// A name the mount would show as a component over NAME_MAX is refused at the door: FUSE
+/// itself takes up to 1024 bytes, but no disk filesystem does, so `cp -r`, `tar` or `rsync`
+/// of the mount to disk (a backup) would fail on it, as would tools that assume NAME_MAX.
 fn check_component(what: &'static str, name: &str) -> Result<()> {
     let len = component_len(name);
     if len > MAX_COMPONENT {
