@@ -48,6 +48,12 @@ fn root_lists_the_seeded_stores_and_the_crl_alias() {
     let target = std::fs::read_link(&link).expect("readlink");
     assert_eq!(target, Path::new("TRUSTED_ROOTS_CRLS"));
     assert!(m.path("TRUSTED_ROOT_CRLS").is_dir(), "the symlink resolves");
+    let store = std::fs::metadata(m.path("TRUSTED_ROOTS_CRLS")).expect("stat the CRL store");
+    assert_eq!(
+        meta.modified().expect("mtime"),
+        store.modified().expect("mtime"),
+        "the link is as old as the store it names"
+    );
 }
 
 #[test]

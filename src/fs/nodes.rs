@@ -198,17 +198,23 @@ pub fn attr_of(state: &mut State, node: &Node) -> FsResult<Attr> {
     let view = &state.view;
     let attr = match node {
         Node::Root => dir_attr(ino, 0o755, 0, SystemTime::now()),
-        Node::CrlLink => Attr {
-            ino,
-            kind: NodeKind::Symlink,
-            size: store::names::CRL_STORE.len() as u64,
-            perm: 0o777,
-            nlink: 1,
-            uid: 0,
-            gid: 0,
-            mtime: UNIX_EPOCH,
-            ctime: UNIX_EPOCH,
-        },
+        Node::CrlLink => {
+            // As old as the store it names (ls -l showed 1970 otherwise).
+            let created = view
+                .store(store::names::CRL_STORE)
+                .map_or(UNIX_EPOCH, |st| time(st.created_at));
+            Attr {
+                ino,
+                kind: NodeKind::Symlink,
+                size: store::names::CRL_STORE.len() as u64,
+                perm: 0o777,
+                nlink: 1,
+                uid: 0,
+                gid: 0,
+                mtime: created,
+                ctime: created,
+            }
+        }
         Node::Store(s) => {
             let st = store(view, s)?;
             dir_attr(ino, dir_perm(st), st.owner_uid, time(st.created_at))
