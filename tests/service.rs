@@ -1092,3 +1092,31 @@ fn a_detached_daemon_logs_to_syslog_and_debug_adds_detail() {
         debug_lines_of(debug)
     );
 }
+
+/// If only the supervisor dies, the server keeps serving (nothing is lost, nothing unmounts),
+/// and `vecsfs status` says the mount is no longer supervised and how to restore that.
+#[test]
+fn a_lost_supervisor_is_reported_and_the_mount_keeps_serving() {
+    let m = ServiceMount::new().with_db_dir();
+    m.mount_ok(&[]);
+    let (supervisor, server) = m.pids().expect("status file");
+    let supervisor = supervisor.expect("mount.vecs starts a supervised daemon");
+    let pid = libc::pid_t::try_from(supervisor).expect("pid");
+    // SAFETY: kill(2) of this test's own supervisor.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let reported = wait_for(COMMAND_TIMEOUT, || m.status().1.contains("NOT supervised"));
+    let (code, text) = m.status();
+    assert!(reported.is_some(), "{text}");
+    assert_eq!(code, 0, "the mount still serves: {text}");
+    assert!(
+        text.contains(&format!("supervisor pid {supervisor} is gone"))
+            && text.contains("umount and mount again"),
+        "{text}"
+    );
+    assert!(alive(server), "the server died with its supervisor");
+    assert!(listing(&m.mountpoint.join("TRUSTED_ROOTS")).is_ok());
+    let (status, out) = m.run("umount", &[&m.mnt_str()]);
+    assert!(status.success(), "umount: {out}");
+    let gone = wait_for(COMMAND_TIMEOUT, || !alive(server));
+    assert!(gone.is_some(), "the server outlived umount");
+}

@@ -153,6 +153,16 @@ fn alive(pid: u32) -> bool {
             || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
 }
 
+/// Alive and not a zombie: a supervisor killed while its own parent does not reap it still
+/// answers kill(2).
+fn running(pid: u32) -> bool {
+    alive(pid)
+        && std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+            stat.rsplit_once(") ")
+                .is_none_or(|(_, rest)| !rest.starts_with('Z'))
+        })
+}
+
 /// The health of a mountpoint, as `vecsfs status` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Health {
@@ -257,7 +267,11 @@ fn describe(out: &mut String, s: &Status) {
     let now = now();
     let _ = writeln!(out, "  database:  {}", s.database.display());
     let supervisor = match s.supervisor_pid {
-        Some(pid) => format!(", supervised by pid {pid}"),
+        Some(pid) if running(pid) => format!(", supervised by pid {pid}"),
+        Some(pid) => format!(
+            ", NOT supervised: supervisor pid {pid} is gone, so a crash would not be \
+             recovered (umount and mount again to restore it)"
+        ),
         None => String::new(),
     };
     let _ = writeln!(out, "  daemon:    pid {}{supervisor}", s.pid);
