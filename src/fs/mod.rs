@@ -717,11 +717,7 @@ impl VecsFs {
             attrs.push(("user.vecs.generated".to_string(), "bundle.pem".to_string()));
         }
         // What `getfattr -d` shows of the certificate (the leaf of a chain).
-        let summary = entry
-            .file(FileName::Cert)
-            .and_then(|pem| crate::pki::parse_cert_chain(pem).ok())
-            .and_then(|chain| crate::pki::certificate_summary(chain.leaf_der()).ok());
-        if let Some(s) = summary {
+        if let Some(s) = entry.summary().cloned() {
             let time = |t: i64| crate::daemon::status::utc(t.max(0) as u64);
             for (name, value) in [
                 ("subject", s.subject),

@@ -2,11 +2,12 @@
 //! generation of the database, and what changed from one view to the next.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use zeroize::Zeroizing;
 
 use super::capath::{generated_files, Generated};
+use crate::pki::CertSummary;
 use crate::store::names::{CRL_STORE, TRUSTED_ROOTS};
 use crate::store::{EntryType, Grant, Half, Snapshot, StoreKind, StoreSnapshot, StoreVersion};
 
@@ -85,6 +86,9 @@ pub struct AliasNode {
     pub from_sync: bool,
     pub pending: Option<(Half, i64)>,
     files: Vec<(FileName, FileData)>,
+    /// The certificate's metadata (the xattrs), parsed at most once per content version: the
+    /// node is shared by every view until its store changes.
+    summary: OnceLock<Option<CertSummary>>,
 }
 
 /// The key under which names are unique: VECS compares them case-insensitively (ASCII only,
@@ -286,7 +290,20 @@ impl AliasNode {
             from_sync: image.from_sync,
             pending: image.pending,
             files,
+            summary: OnceLock::new(),
         }
+    }
+
+    /// What `getfattr` shows of the leaf certificate; None for entries without one (or whose
+    /// stored certificate does not parse, which validation on the way in rules out).
+    pub fn summary(&self) -> Option<&CertSummary> {
+        self.summary
+            .get_or_init(|| {
+                let pem = self.file(FileName::Cert)?;
+                let chain = crate::pki::parse_cert_chain(pem).ok()?;
+                crate::pki::certificate_summary(chain.leaf_der()).ok()
+            })
+            .as_ref()
     }
 
     pub fn file(&self, name: FileName) -> Option<&FileData> {
