@@ -54,6 +54,22 @@ fn root_lists_the_seeded_stores_and_the_crl_alias() {
         store.modified().expect("mtime"),
         "the link is as old as the store it names"
     );
+
+    // Every local user may use it, and nothing in it runs or acts as a device.
+    let (status, options) = run_command(
+        Command::new("findmnt")
+            .args(["-n", "-o", "FSTYPE,VFS-OPTIONS,FS-OPTIONS"])
+            .arg(&m.mountpoint),
+        Duration::from_secs(10),
+    );
+    assert!(status.success(), "findmnt: {options}");
+    assert!(options.starts_with("fuse.vecs "), "{options}");
+    for option in ["nosuid", "nodev", "noexec", "allow_other"] {
+        assert!(
+            options.split([' ', ',', '\n']).any(|o| o == option),
+            "{option} in {options}"
+        );
+    }
 }
 
 #[test]

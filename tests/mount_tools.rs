@@ -1363,3 +1363,45 @@ fn an_encrypted_private_key_entry_shows_its_key_encrypted() {
     assert_eq!(with_password.ok().trim_end(), decrypted.trim_end());
     assert_eq!(decrypted.trim_end(), canonical_key(&ws, &e.key).trim_end());
 }
+
+/// Temporary files (what editors and sync tools write before a rename) are bounded, 16 per
+/// alias: the 17th is ENOSPC and the store is untouched. They are memory only: a remount
+/// finds none of them, and the entry as it was.
+#[test]
+fn temporary_files_are_bounded_and_vanish_at_unmount() {
+    let ws = Workspace::new();
+    let c = identity(&ws, KeyKind::EcP256, "c");
+    let mut m = seeded(vec![pair("vpxd", "C", &c)]);
+    let db = m.db.clone();
+    let cli = Cli(&db);
+    let before = cli.snapshot("vpxd");
+    let cert = read(&c.cert);
+    for n in 0..16 {
+        std::fs::write(at(&m, &format!("vpxd/C/.tmp{n}")), &cert)
+            .unwrap_or_else(|e| panic!("temporary file {n}: {e}"));
+    }
+    let err = std::fs::write(at(&m, "vpxd/C/.tmp16"), &cert).expect_err("a 17th temporary file");
+    assert_eq!(err.raw_os_error(), Some(libc::ENOSPC), "{err}");
+    assert_eq!(
+        listing(&m, &at(&m, "vpxd/C")).len(),
+        2 + 16,
+        "pair and 16 temporary files"
+    );
+    assert_eq!(
+        cli.snapshot("vpxd"),
+        before,
+        "temporary files changed the store"
+    );
+
+    m.signal(libc::SIGTERM);
+    let status = m.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "the daemon's exit: {status}");
+    m.restart();
+    assert_eq!(
+        listing(&m, &at(&m, "vpxd/C")),
+        files_of(Some("Private Key")),
+        "temporary files outlived the mount"
+    );
+    assert_eq!(cli.snapshot("vpxd"), before);
+    assert_served(&m, &cli, "vpxd", "C");
+}
