@@ -1405,3 +1405,32 @@ fn temporary_files_are_bounded_and_vanish_at_unmount() {
     assert_eq!(cli.snapshot("vpxd"), before);
     assert_served(&m, &cli, "vpxd", "C");
 }
+
+/// An alias is shown as one file name, `/` and `%` percent-encoded: one whose file name would
+/// be over 255 bytes is ENAMETOOLONG, even when the alias itself is short, and one of exactly
+/// 255 is made and listed back as it was written.
+#[test]
+fn aliases_must_fit_one_file_name_as_shown() {
+    let ws = Workspace::new();
+    let c = identity(&ws, KeyKind::EcP256, "c");
+    let m = seeded(vec![pair("vpxd", "C", &c)]);
+    let cli = Cli(&m.db);
+    let before = cli.snapshot("vpxd");
+    let too_long = format!("a{}", "%2F".repeat(85));
+    let err = std::fs::create_dir(at(&m, &format!("vpxd/{too_long}"))).expect_err("mkdir");
+    assert_eq!(err.raw_os_error(), Some(libc::ENAMETOOLONG), "{err}");
+    assert_eq!(
+        cli.snapshot("vpxd"),
+        before,
+        "a refused mkdir changed the store"
+    );
+
+    let fits = "%2F".repeat(85);
+    ok(&m, &mut tool("mkdir", &[&at(&m, &format!("vpxd/{fits}"))]));
+    ok(
+        &m,
+        &mut tool("cp", &[&c.cert, &at(&m, &format!("vpxd/{fits}/cert.pem"))]),
+    );
+    assert_eq!(cli.aliases("vpxd"), ["C".to_string(), "/".repeat(85)]);
+    assert_eq!(listing(&m, &at(&m, "vpxd")), names(&[&fits, "C"]));
+}
