@@ -188,6 +188,24 @@ fn vecs_ok(db: &Path, args: &[&str]) -> String {
     run.stdout
 }
 
+/// `vecs-cli store permission --name STORE --user nobody --grant|--revoke WHAT` on `db`.
+#[track_caller]
+fn nobody_permission(db: &Path, store: &str, change: &str, what: &str) {
+    vecs_ok(
+        db,
+        &[
+            "store",
+            "permission",
+            "--name",
+            store,
+            "--user",
+            "nobody",
+            change,
+            what,
+        ],
+    );
+}
+
 /// Puts `pair` at `store`/`alias` of `db` with vecs-cli.
 fn seed_pair(db: &Path, store: &str, alias: &str, pair: &Pair) {
     vecs_ok(
@@ -995,19 +1013,7 @@ fn store_permissions_hold_for_a_second_real_user() {
     assert_eq!(leaf_der(shown.as_bytes()), Ok(root_ca.leaf()));
 
     // A read grant: reading works, writing does not.
-    vecs_ok(
-        &m.db,
-        &[
-            "store",
-            "permission",
-            "--name",
-            "S",
-            "--user",
-            "nobody",
-            "--grant",
-            "read",
-        ],
-    );
+    nobody_permission(&m.db, "S", "--grant", "read");
     let took = time_until(|| as_nobody("ls", &[s.as_os_str()]).0);
     assert_visible_in_time("read grant (nobody can ls S)", took, &m);
     let listed = assert_allowed(as_nobody("ls", &[s.as_os_str()]), "ls S with read", &m);
@@ -1112,25 +1118,10 @@ fn a_revoked_grant_holds_at_once_and_a_move_needs_write_on_both_stores() {
         }
         seed_pair(db, "S", "A", &seed);
         seed_pair(db, "T", "B", &seed);
-        let grant = |store: &str, what: &str| {
-            vecs_ok(
-                db,
-                &[
-                    "store",
-                    "permission",
-                    "--name",
-                    store,
-                    "--user",
-                    "nobody",
-                    "--grant",
-                    what,
-                ],
-            )
-        };
         // A grant replaces the previous one, and write passes read checks (VECS compares
         // the masks numerically): write on S, read on T.
-        grant("S", "write");
-        grant("T", "read");
+        nobody_permission(db, "S", "--grant", "write");
+        nobody_permission(db, "T", "--grant", "read");
     }));
     open_the_way_to(&m);
     let (s, t) = (m.path("S"), m.path("T"));
@@ -1174,19 +1165,7 @@ fn a_revoked_grant_holds_at_once_and_a_move_needs_write_on_both_stores() {
     }
     assert_allowed(as_nobody("ls", &[t.as_os_str()]), "ls T", &m);
 
-    vecs_ok(
-        &m.db,
-        &[
-            "store",
-            "permission",
-            "--name",
-            "S",
-            "--user",
-            "nobody",
-            "--revoke",
-            "write",
-        ],
-    );
+    nobody_permission(&m.db, "S", "--revoke", "write");
     let took = time_until(|| {
         !as_nobody("cat", &[cert.as_os_str()]).0 && !as_nobody("cat", &[key.as_os_str()]).0
     });
@@ -1302,19 +1281,7 @@ fn both_doors_see_each_others_changes_within_a_second() {
         "nobody: ls doors before the grant",
         &m,
     );
-    vecs_ok(
-        &db,
-        &[
-            "store",
-            "permission",
-            "--name",
-            "doors",
-            "--user",
-            "nobody",
-            "--grant",
-            "read",
-        ],
-    );
+    nobody_permission(&db, "doors", "--grant", "read");
     let took = time_until(|| as_nobody("ls", &[store.as_os_str()]).0);
     delays.insert(
         "permission grant",
