@@ -214,19 +214,7 @@ fn trusted_roots_is_an_openssl_capath_with_crls() {
     assert_eq!(std::fs::read(&bundle).expect("read"), root.pem, "unchanged");
     let refused = std::fs::create_dir(capath.join("0123abcd.r0")).expect_err("mkdir");
     assert_eq!(refused.raw_os_error(), Some(libc::EPERM), "{refused}");
-    let run = vecs_on_db(
-        &m.db,
-        &[
-            "entry",
-            "create",
-            "--store",
-            "TRUSTED_ROOTS",
-            "--alias",
-            "0123abcd.0",
-            "--cert",
-            &root.cert.to_string_lossy(),
-        ],
-    );
+    let run = root_as(&m.db, "0123abcd.0", &root.cert);
     assert_eq!(run.code, 87, "an alias that is a CApath name: {run:?}");
     assert!(!capath.join("0123abcd.0").exists());
 
@@ -279,6 +267,24 @@ fn trusted_roots_is_an_openssl_capath_with_crls() {
     assert!(out.contains("certificate revoked"), "{out}");
 }
 
+/// `vecs-cli entry create --store TRUSTED_ROOTS --alias ALIAS --cert CERT` on `db`.
+fn root_as(db: &Path, alias: &str, cert: &Path) -> common::Run {
+    let cert = cert.to_string_lossy();
+    vecs_on_db(
+        db,
+        &[
+            "entry",
+            "create",
+            "--store",
+            "TRUSTED_ROOTS",
+            "--alias",
+            alias,
+            "--cert",
+            &cert,
+        ],
+    )
+}
+
 /// `openssl dgst -sha256` of a DER file, lower-case hex.
 fn sha256_of(der: &[u8], ws: &Workspace) -> String {
     let file = ws.path(&format!("digest-{}.der", der.len()));
@@ -316,20 +322,7 @@ fn twin_subjects_are_numbered_by_content_and_generated_names_are_no_aliases() {
         for cert in &seeds {
             common::add_root(db, cert);
         }
-        vecs_on_db(
-            db,
-            &[
-                "entry",
-                "create",
-                "--store",
-                "TRUSTED_ROOTS",
-                "--alias",
-                "again",
-                "--cert",
-                &again.to_string_lossy(),
-            ],
-        )
-        .ok();
+        root_as(db, "again", &again).ok();
     }));
     let capath = m.path("TRUSTED_ROOTS");
     let mut expected = vec![
@@ -360,19 +353,7 @@ fn twin_subjects_are_numbered_by_content_and_generated_names_are_no_aliases() {
 
     let aliases_before = names_in(&capath);
     for alias in ["ca-bundle.pem", &format!("{hash}.7"), "0123abcd.r3"] {
-        let run = vecs_on_db(
-            &m.db,
-            &[
-                "entry",
-                "create",
-                "--store",
-                "TRUSTED_ROOTS",
-                "--alias",
-                alias,
-                "--cert",
-                &first.cert.to_string_lossy(),
-            ],
-        );
+        let run = root_as(&m.db, alias, &first.cert);
         assert_eq!(run.code, 87, "alias {alias}: {run:?}");
     }
     let target = capath.join("0123abcd.5");
@@ -461,18 +442,7 @@ fn tls_clients_trust_what_the_store_trusts() {
     );
 
     // And back.
-    vecs_on_db(
-        &m.db,
-        &[
-            "entry",
-            "create",
-            "--store",
-            "TRUSTED_ROOTS",
-            "--cert",
-            &root.cert.to_string_lossy(),
-        ],
-    )
-    .ok();
+    common::add_root(&m.db, &root.cert);
     let back = wait_for(POLL_LIMIT, || capath.join(format!("{hash}.0")).exists());
     assert!(back.is_some(), "{hash}.0 not back: {:?}", names_in(&capath));
     println!(
