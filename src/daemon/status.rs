@@ -156,11 +156,7 @@ fn alive(pid: u32) -> bool {
 /// Alive and not a zombie: a supervisor killed while its own parent does not reap it still
 /// answers kill(2).
 fn running(pid: u32) -> bool {
-    alive(pid)
-        && std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
-            stat.rsplit_once(") ")
-                .is_none_or(|(_, rest)| !rest.starts_with('Z'))
-        })
+    alive(pid) && !super::leader_is_dead(pid)
 }
 
 /// The health of a mountpoint, as `vecsfs status` reports it.

@@ -248,7 +248,7 @@ fn wait_unwedging(child: &mut Child, mountpoint: &Path) -> io::Result<ExitStatus
         if let Some(status) = child.try_wait()? {
             return Ok(status);
         }
-        if leader_is_dead(child.id()) {
+        if super::leader_is_dead(child.id()) {
             let since = *dead_since.get_or_insert_with(Instant::now);
             if !aborted && since.elapsed() > WEDGE_GRACE {
                 warn!(
@@ -264,19 +264,6 @@ fn wait_unwedging(child: &mut Child, mountpoint: &Path) -> io::Result<ExitStatus
         }
         thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Whether the main thread of `pid` has exited (zombie) while the process lives on.
-fn leader_is_dead(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            // `pid (comm) state ...`: comm may hold spaces and parentheses; the state follows
-            // the last `)`.
-            let rest = &stat[stat.rfind(')')? + 1..];
-            rest.split_whitespace().next().map(|s| s == "Z" || s == "X")
-        })
-        .unwrap_or(false)
 }
 
 /// Stop signals go to the child, which unmounts and exits 0; the supervisor then exits too.
