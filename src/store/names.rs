@@ -88,12 +88,15 @@ pub fn canonical_store_name(name: &str) -> &str {
 
 pub fn check_store_name(name: &str) -> Result<()> {
     check_label("store name", name, MAX_STORE_NAME)?;
-    check_component("store name", name)
+    check_component(
+        "store name as a file name (/ and % take 3 bytes each)",
+        name,
+    )
 }
 
 pub fn check_alias(alias: &str) -> Result<()> {
     check_label("alias", alias, MAX_ALIAS)?;
-    check_component("alias", alias)
+    check_component("alias as a file name (/ and % take 3 bytes each)", alias)
 }
 
 /// The longest path component Linux allows (NAME_MAX).
@@ -120,10 +123,7 @@ fn check_component(what: &'static str, name: &str) -> Result<()> {
     let len = component_len(name);
     if len > MAX_COMPONENT {
         return Err(Error::NameTooLong {
-            what: match what {
-                "alias" => "alias as a file name (/ and % take 3 bytes each)",
-                _ => "store name as a file name (/ and % take 3 bytes each)",
-            },
+            what,
             len,
             limit: MAX_COMPONENT,
         });
