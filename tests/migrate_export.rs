@@ -483,3 +483,57 @@ fn refusals_write_nothing() {
         b"keep me"
     );
 }
+
+/// Unmounts (lazily) the small tmpfs a test made, even when the test fails.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    /// A tmpfs of one 4 KiB page at `dir`: the second file of an export cannot fit.
+    fn mount(dir: std::path::PathBuf) -> SmallDisk {
+        std::fs::create_dir(&dir).expect("mountpoint");
+        let (status, out) = common::run_command(
+            std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", "size=4k", "vecs-export-test"])
+                .arg(&dir),
+            std::time::Duration::from_secs(30),
+        );
+        assert!(status.success(), "mount a small tmpfs (run as root): {out}");
+        SmallDisk(dir)
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = common::run_command(
+            std::process::Command::new("umount").arg("-l").arg(&self.0),
+            std::time::Duration::from_secs(30),
+        );
+    }
+}
+
+/// A disk that fills up half way through an export: the export fails naming the file it could
+/// not write, and leaves nothing behind, neither the files it finished nor the one it started
+/// (a truncated key) nor the directory it made.
+#[test]
+fn an_export_that_runs_out_of_space_leaves_nothing() {
+    let ws = Workspace::new();
+    machine(&ws);
+    let disk = SmallDisk::mount(ws.path("small"));
+    let out = disk.0.join("out");
+    let run = export(
+        &ws.db,
+        &[
+            "--store",
+            "MACHINE_SSL_CERT",
+            "--output",
+            &out.to_string_lossy(),
+        ],
+    );
+    assert_ne!(run.code, 0, "the export fit in 4 KiB: {run:#?}");
+    assert!(
+        run.stderr.contains(&disk.0.to_string_lossy().into_owned())
+            && run.stderr.contains("No space left on device"),
+        "{run:#?}"
+    );
+    assert_eq!(listing(&disk.0), Vec::<String>::new(), "left behind");
+}

@@ -315,7 +315,8 @@ fn write_all(dir: &Path, pending: Vec<PendingFile>) -> Result<ExportReport, Migr
 }
 
 /// Writes a new file (never an existing one, nor through a symlink) with `mode` from the start,
-/// so that a key is never readable by others even for a moment.
+/// so that a key is never readable by others even for a moment. A file this call created and
+/// could not finish (a full disk) is removed: no truncated key or PKCS#12 is left behind.
 fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     let mut file = OpenOptions::new()
         .write(true)
@@ -323,7 +324,12 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
         .mode(mode)
         .open(path)?;
     // The umask may have taken bits away from a 0644 file; set exactly what was meant.
-    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode))?;
-    file.write_all(bytes)?;
-    file.sync_all()
+    let finished =
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode))
+            .and_then(|()| file.write_all(bytes))
+            .and_then(|()| file.sync_all());
+    if finished.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    finished
 }
