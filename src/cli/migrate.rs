@@ -307,8 +307,9 @@ pub(super) fn export(plan: ExportPlan, io: &mut Io, uid: u32, db: &Database) -> 
 
 /// The first line of a password file, or of standard input for `-`; never empty.
 fn read_password_file(path: &str, io: &mut Io) -> Result<Zeroizing<String>, Failure> {
-    let mut raw = Zeroizing::new(Vec::new());
-    if path == "-" {
+    let raw = if path == "-" {
+        // Room for the most that is read, so that growing leaves no copy behind.
+        let mut raw = Zeroizing::new(Vec::with_capacity(MAX_PASSWORD_FILE as usize));
         io.stdin
             .take(MAX_PASSWORD_FILE)
             .read_until(b'\n', &mut raw)
@@ -318,16 +319,17 @@ fn read_password_file(path: &str, io: &mut Io) -> Result<Zeroizing<String>, Fail
                     source: e,
                 })
             })?;
+        raw
     } else {
         std::fs::File::open(path)
-            .and_then(|file| file.take(MAX_PASSWORD_FILE).read_to_end(&mut raw))
+            .and_then(|file| crate::secret::read_to_end(file, MAX_PASSWORD_FILE))
             .map_err(|e| {
                 failure(MigrateError::Io {
                     path: path.to_string(),
                     source: e,
                 })
-            })?;
-    }
+            })?
+    };
     let line_end = raw.iter().position(|&b| b == b'\n').unwrap_or(raw.len());
     let line = raw[..line_end]
         .strip_suffix(b"\r")
