@@ -183,3 +183,73 @@ fn without_a_daemon_the_user_is_told_why() {
     assert!(run.stderr.contains("no vecsfs daemon answers"), "{run:#?}");
     assert!(run.stdout.is_empty());
 }
+
+/// Serving users must not cost the daemon its SQLite locks. The daemon used to probe the
+/// database file with an open and a close for each socket request, and a close drops every
+/// POSIX lock the process holds on that file: the next root vecs-cli to close its connection
+/// then took itself for the last one and deleted the WAL the daemon was still writing to, so
+/// that writes through the mount were seen by no one else and lost at restart. Here: socket
+/// requests, root's vecs-cli, then a store made through the mount, which root sees, and which
+/// a restart keeps. The store is nobody's: its permissions are read through the daemon (only
+/// an owner, or root, reads a store's permissions, as in VECS; not shared's).
+#[test]
+fn serving_users_keeps_the_daemons_writes_visible_and_durable() {
+    let ws = Workspace::new();
+    let id = identity(&ws, KeyKind::EcP256, "locks");
+    let run_dir = shared_dir("vecsfs-run-");
+    let (cert, key) = (id.cert.clone(), id.key.clone());
+    let mut m = Mounted::start(
+        MountSpec::default()
+            .env("VECSFS_RUN_DIR", &run_dir.path().to_string_lossy())
+            .before_mount(move |db| seed(db, &cert, &key)),
+    );
+    let run = run_dir.path();
+    for _ in 0..3 {
+        as_nobody(run, &m.db, &["store", "list"]).ok();
+        vecs_on_db(&m.db, &["store", "list"]).ok();
+    }
+    std::fs::set_permissions(
+        m.mountpoint.parent().expect("mountpoint's parent"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .expect("chmod 0755");
+    let (made, out) = common::run_command(
+        Command::new("setpriv")
+            .args([
+                &format!("--reuid={NOBODY}"),
+                &format!("--regid={NOBODY}"),
+                "--clear-groups",
+                "mkdir",
+            ])
+            .arg(m.path("nobodys")),
+        std::time::Duration::from_secs(30),
+    );
+    assert!(made.success(), "nobody's mkdir of a store: {out}");
+    let stores = vecs_on_db(&m.db, &["store", "list"]).ok().to_string();
+    assert!(
+        stores.lines().any(|l| l == "nobodys"),
+        "root's vecs-cli does not see the store made through the mount: {stores}"
+    );
+
+    let permissions = ["store", "get-permissions", "--name", "nobodys"];
+    let shown = as_nobody(run, &m.db, &permissions);
+    assert_eq!(shown.ok(), vecs_on_db(&m.db, &permissions).ok());
+    assert!(shown.stdout.contains("OWNER : nobody"), "{shown:#?}");
+    as_nobody(
+        run,
+        &m.db,
+        &["store", "get-permissions", "--name", "shared"],
+    )
+    .failed_with(5);
+
+    m.signal(libc::SIGTERM);
+    let status = m.wait_exit(std::time::Duration::from_secs(10));
+    assert!(status.success(), "the daemon's exit: {status}");
+    m.restart();
+    assert!(
+        m.path("nobodys").is_dir(),
+        "the store did not survive a restart"
+    );
+    let stores = vecs_on_db(&m.db, &["store", "list"]).ok().to_string();
+    assert!(stores.lines().any(|l| l == "nobodys"), "{stores}");
+}

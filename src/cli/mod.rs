@@ -65,14 +65,20 @@ impl From<crate::Error> for Failure {
 /// Runs vecs-cli with `args` (without the program name) as the user `uid`, and returns the
 /// VECS code; the process exit status is `code & 0xFF`, as VECS's.
 pub fn run(args: &[String], io: &mut Io, uid: u32) -> u32 {
-    let outcome = match args::parse(args) {
+    match args::parse(args) {
         Ok(invocation) if remote::needs_daemon(&invocation, uid) => {
-            return remote::forward(args, &invocation, io);
+            remote::forward(args, &invocation, io)
         }
-        Ok(invocation) => commands::execute(invocation, io, uid),
-        Err(args::UsageError) => Err(Failure::code(code::INVALID_PARAMETER)),
-    };
-    match outcome {
+        Ok(invocation) => run_here(invocation, io, uid),
+        Err(args::UsageError) => report(Failure::code(code::INVALID_PARAMETER), io),
+    }
+}
+
+/// Runs a parsed command in this process, on the database it names (the daemon's socket
+/// serves requests this way: never forwarded again, and without probing the database file,
+/// whose every open and close in the daemon would drop SQLite's locks).
+fn run_here(invocation: args::Invocation, io: &mut Io, uid: u32) -> u32 {
+    match commands::execute(invocation, io, uid) {
         Ok(()) => {
             let _ = io.stdout.flush();
             0

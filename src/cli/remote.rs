@@ -63,10 +63,14 @@ pub(super) fn needs_daemon(invocation: &Invocation, uid: u32) -> bool {
         return false;
     }
     let db = crate::store::resolve_db_path(invocation.db.as_deref());
-    match std::fs::File::open(&db) {
-        Ok(_) => false,
-        Err(e) => e.kind() == io::ErrorKind::PermissionDenied,
-    }
+    // access(2), not an open: an open and close of the database file by a process that also
+    // has it open through SQLite would drop all of that process's locks on it.
+    let Ok(path) = std::ffi::CString::new(db.as_os_str().as_encoded_bytes()) else {
+        return false;
+    };
+    // SAFETY: a NUL-terminated path and a constant mode.
+    let readable = unsafe { libc::access(path.as_ptr(), libc::R_OK) } == 0;
+    !readable && io::Error::last_os_error().raw_os_error() == Some(libc::EACCES)
 }
 
 /// Runs `args` through the daemon serving the database, writing the output to `io`; returns
@@ -232,8 +236,8 @@ pub fn serve_connection(mut stream: UnixStream, db: &Path) -> io::Result<()> {
             let mut stdout = Zeroizing::new(Vec::new());
             let mut stderr = Zeroizing::new(Vec::new());
             let mut stdin = io::empty();
-            let code = super::run(
-                &args,
+            let code = super::run_here(
+                invocation,
                 &mut Io {
                     stdin: &mut stdin,
                     stdout: &mut *stdout,
