@@ -184,6 +184,50 @@ fn without_a_daemon_the_user_is_told_why() {
     assert!(run.stdout.is_empty());
 }
 
+/// The socket is open to every local user, so the daemon serves at most 32 connections at
+/// once: the 33rd is closed at once (not given a thread), and when the others end, users are
+/// served again.
+#[test]
+fn the_daemon_serves_a_bounded_number_of_connections() {
+    use std::io::Read;
+    use std::os::unix::net::UnixStream;
+
+    let ws = Workspace::new();
+    let id = identity(&ws, KeyKind::EcP256, "bounded");
+    let run_dir = shared_dir("vecsfs-run-");
+    let (cert, key) = (id.cert.clone(), id.key.clone());
+    let m = Mounted::start(
+        MountSpec::default()
+            .env("VECSFS_RUN_DIR", &run_dir.path().to_string_lossy())
+            .before_mount(move |db| seed(db, &cert, &key)),
+    );
+    let socket = std::fs::read_dir(run_dir.path())
+        .expect("run dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "sock"))
+        .expect("the daemon's socket");
+    let idle: Vec<UnixStream> = (0..32)
+        .map(|_| UnixStream::connect(&socket).expect("connect"))
+        .collect();
+    let mut extra = UnixStream::connect(&socket).expect("connect the 33rd");
+    extra
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    let mut byte = [0u8; 1];
+    let read = extra.read(&mut byte);
+    assert!(
+        matches!(read, Ok(0)),
+        "the 33rd connection was not closed at once: {read:?}"
+    );
+    assert!(m.log().contains("32 connections at once"), "{}", m.log());
+
+    drop(idle);
+    let served = mount::wait_for(std::time::Duration::from_secs(10), || {
+        as_nobody(run_dir.path(), &m.db, &["store", "list"]).code == 0
+    });
+    assert!(served.is_some(), "not served again after the others closed");
+}
+
 /// Serving users must not cost the daemon its SQLite locks. The daemon used to probe the
 /// database file with an open and a close for each socket request, and a close drops every
 /// POSIX lock the process holds on that file: the next root vecs-cli to close its connection

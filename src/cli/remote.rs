@@ -28,7 +28,7 @@ use crate::error::code;
 
 /// How long either side waits for the other: a stuck peer must not hold a thread forever.
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
-/// The most a request may carry (arguments only: a few KB at most).
+/// The most a request may carry, all its arguments together (a few KB at most).
 const MAX_REQUEST: usize = 64 * 1024;
 /// The most a reply may carry (a listing of a very large store).
 const MAX_REPLY: usize = 256 << 20;
@@ -219,8 +219,10 @@ pub fn serve_connection(mut stream: UnixStream, db: &Path) -> io::Result<()> {
         ));
     }
     let mut args = Vec::with_capacity(count + 2);
+    let mut left = MAX_REQUEST;
     for _ in 0..count {
-        let bytes = read_bytes(&mut stream, MAX_REQUEST)?;
+        let bytes = read_bytes(&mut stream, left)?;
+        left -= bytes.len();
         args.push(String::from_utf8_lossy(&bytes).into_owned());
     }
     // This daemon's database, whatever the client named (it found the socket by that name).
@@ -413,6 +415,24 @@ mod tests {
         served.join().expect("server thread").expect("served");
         assert_eq!(reply.code, code::ACCESS_DENIED);
         assert!(!target.exists());
+    }
+
+    /// The arguments of one request are bounded together, not each: many large ones are
+    /// refused before the daemon holds more than MAX_REQUEST of them.
+    #[test]
+    fn a_request_over_the_limit_in_all_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("vecs.db");
+        let (mut client, server) = UnixStream::pair().expect("socket pair");
+        let served = std::thread::spawn(move || serve_connection(server, &db));
+        let big = "x".repeat(MAX_REQUEST / 4);
+        let args = vec![big; 5];
+        // The daemon stops reading at the fifth argument and closes: the client's write or
+        // its read of the reply fails.
+        assert!(exchange(&mut client, &args).is_err());
+        let refused = served.join().expect("server thread").expect_err("refused");
+        assert_eq!(refused.kind(), io::ErrorKind::InvalidData, "{refused}");
+        assert!(!dir.path().join("vecs.db").exists(), "nothing ran");
     }
 
     #[test]
