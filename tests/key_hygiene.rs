@@ -1,6 +1,6 @@
 //! Key hygiene of the daemon and the database, on real mounts served by the `vecsfs` binary:
 //! no core dump can hold a key, every open of a key file is an audit line naming who opened
-//! it, no key is ever logged (at RUST_LOG=debug), and the database, its WAL and its SHM file
+//! it, no key is ever logged (at RUST_LOG=trace, the most), and the database, its WAL and its SHM file
 //! are 0600 whatever the umask or the mode an older database had. Runs as root (CI does), with
 //! the `nobody` user. (That freed memory holds no key: tests/key_zeroize.rs.)
 
@@ -41,13 +41,13 @@ fn pair(ws: &Workspace) -> (PathBuf, PathBuf) {
     (ws.path("m.crt"), ws.path("m.key"))
 }
 
-/// A mount whose MACHINE_SSL_CERT holds the pair (RUST_LOG=debug, as the harness sets it).
+/// A mount whose MACHINE_SSL_CERT holds the pair (RUST_LOG=trace: the README promises no key at any level).
 fn mounted_with_pair(ws: &Workspace) -> (Mounted, PathBuf) {
     let (cert, key) = pair(ws);
     let key_path = key.clone();
     let m = Mounted::start(
         MountSpec::default()
-            .env("RUST_LOG", "debug")
+            .env("RUST_LOG", "trace")
             .before_mount(move |db| add_machine_pair(db, &cert, &key)),
     );
     (m, key_path)
@@ -100,7 +100,7 @@ fn audit_lines_of(m: &Mounted, pid: u32) -> Vec<String> {
 
 /// `cat key.pem` is exactly one audit line naming cat, its pid and uid, the store and the
 /// alias; bundle.pem too; a write is a `key write` line; an open the store's permissions
-/// refuse is a `denied` line. And after all that (at RUST_LOG=debug) the log holds no piece
+/// refuse is a `denied` line. And after all that (at RUST_LOG=trace) the log holds no piece
 /// of the key.
 #[test]
 fn key_opens_are_audited_and_keys_are_never_logged() {
