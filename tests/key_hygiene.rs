@@ -1,7 +1,7 @@
 //! Key hygiene of the daemon and the database, on real mounts served by the `vecsfs` binary:
 //! no core dump can hold a key, every open of a key file is an audit line naming who opened
-//! it, no key is ever logged (at RUST_LOG=trace, the most), and the database, its WAL and its SHM file
-//! are 0600 whatever the umask or the mode an older database had. Runs as root (CI does), with
+//! it, no key is ever logged (at RUST_LOG=trace, the most), and the database, its WAL and its
+//! SHM file are 0600 whatever the umask or the mode an older database had. Runs as root (CI does), with
 //! the `nobody` user. (That freed memory holds no key: tests/key_zeroize.rs.)
 
 #[path = "support/mount.rs"]
