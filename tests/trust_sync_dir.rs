@@ -673,14 +673,18 @@ fn hand_added_root_and_crl_stay_hand_and_survive_their_file_going() {
 /// A force-refresh that must fail (`refresh_fails`) and leave the stores as they were
 /// (`good`, from `store_state`); returns `trust-source show` after it, which says `failed`.
 #[track_caller]
+/// A force-refresh that fails with exit status `exit` (the README's, per cause) and leaves the
+/// stores as `good`; returns `trust-source show`.
 fn refresh_fails_and_keeps(
     db: &Path,
     dir: &Path,
     good: &str,
     why: &str,
+    exit: i32,
 ) -> BTreeMap<String, String> {
     let run = refresh_fails(db, dir);
     println!("{why}: {}", run.stderr.trim_end());
+    assert_eq!(run.code, exit, "{why}: the exit status: {run:#?}");
     assert_eq!(
         store_state(db),
         good,
@@ -708,7 +712,7 @@ fn a_missing_or_unreadable_folder_fails_and_keeps_the_last_good_state() {
     // Missing.
     let away = ws.path("trust.away");
     fs::rename(&dir, &away).expect("move the folder away");
-    let shown = refresh_fails_and_keeps(&ws.db, &dir, &good, "missing folder");
+    let shown = refresh_fails_and_keeps(&ws.db, &dir, &good, "missing folder", 2);
     assert_ne!(
         shown["last_error"], "-",
         "last_error should hold the reason: {shown:#?}"
@@ -717,7 +721,8 @@ fn a_missing_or_unreadable_folder_fails_and_keeps_the_last_good_state() {
     // Not a readable folder (a regular file in its place: root reads every folder, so a mode
     // would not do).
     fs::write(&dir, b"not a folder").expect("file in the folder's place");
-    refresh_fails_and_keeps(&ws.db, &dir, &good, "not a folder");
+    // Another I/O error: 90001, exit status 145.
+    refresh_fails_and_keeps(&ws.db, &dir, &good, "not a folder", 145);
 
     // Back: the next run succeeds and finds nothing to change.
     fs::remove_file(&dir).expect("rm the file");

@@ -772,6 +772,10 @@ fn an_unreachable_server_fails_the_sync_and_keeps_the_last_good_state() {
     fx.ldap.stop();
     let run = fx.refresh();
     assert_sync_failed(&run, &fx.ldap.url());
+    assert_eq!(
+        run.code, 81,
+        "LDAP_SERVER_DOWN, as the README says: {run:#?}"
+    );
     assert_eq!(fx.listing(), before, "a failed sync changes nothing");
     assert_eq!(fx.aliases(ROOTS), held_before);
     let show = fx.show();
@@ -817,6 +821,10 @@ fn a_refused_bind_fails_the_sync_and_keeps_the_state() {
     fx.publish("bind-b", &b, &[]);
     let run = fx.refresh();
     assert_sync_failed(&run, &fx.ldap.url());
+    assert_eq!(
+        run.code, 49,
+        "invalid credentials, as the README says: {run:#?}"
+    );
     assert_eq!(fx.listing(), before, "a refused bind changes nothing");
     let show = fx.show();
     assert_eq!(show["last_result"], "failed", "{show:#?}");
@@ -878,6 +886,11 @@ fn ldaps_without_the_servers_ca_fails_and_keeps_the_state() {
         assert_set_ok(&fx.configure_url(&url, fx.ldap.password_file(), &extra));
         let run = fx.refresh();
         assert_sync_failed(&run, &url);
+        // As OpenLDAP's clients say it: "Can't contact LDAP server".
+        assert_eq!(
+            run.code, 81,
+            "with {what}: an untrusted server, as the README says: {run:#?}"
+        );
         let reason = failure_reason(&run);
         assert!(
             ["certificate", "tls", "issuer", "handshake"]
@@ -890,6 +903,18 @@ fn ldaps_without_the_servers_ca_fails_and_keeps_the_state() {
         assert_eq!(show["last_result"], "failed", "with {what}: {show:#?}");
         assert_ne!(show["last_error"], "-", "with {what}: {show:#?}");
     }
+
+    // A CA file that has gone since it was set: 91, and the state stays.
+    let gone = fx.ws.path("gone-ca.pem");
+    fs::copy(fx.ldap.ca_file(), &gone).expect("copy the CA file");
+    let gone_arg = gone.to_string_lossy().into_owned();
+    assert_set_ok(&fx.configure_url(&url, fx.ldap.password_file(), &["--ca-file", &gone_arg]));
+    fs::remove_file(&gone).expect("remove the CA file");
+    let run = fx.refresh();
+    assert_sync_failed(&run, &url);
+    assert_eq!(run.code, 91, "a CA file that cannot be read: {run:#?}");
+    assert!(failure_reason(&run).contains("gone-ca.pem"), "{run:#?}");
+    assert_eq!(fx.listing(), before, "without its CA file: the state stays");
     assert_eq!(fx.aliases(ROOTS), set_of([&a.sha1]));
 }
 
