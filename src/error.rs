@@ -290,5 +290,23 @@ mod tests {
         assert_eq!((missing.vecs_code(), missing.errno()), (4312, libc::ENOENT));
         let ro = Error::ReadOnlyStore("TRUSTED_ROOTS_CRLS".into());
         assert_eq!(ro.errno(), libc::EROFS);
+        assert_eq!(Error::TooManyStores(1024).errno(), libc::ENOSPC);
+    }
+
+    /// The README's errno table: a database still locked after the busy timeout is EBUSY, a
+    /// full disk ENOSPC, and any other failure inside EIO.
+    #[test]
+    fn database_failures_map_to_the_readme_errnos() {
+        let sqlite = |code| {
+            Error::Database(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(code),
+                None,
+            ))
+        };
+        assert_eq!(sqlite(rusqlite::ffi::SQLITE_BUSY).errno(), libc::EBUSY);
+        assert_eq!(sqlite(rusqlite::ffi::SQLITE_LOCKED).errno(), libc::EBUSY);
+        assert_eq!(sqlite(rusqlite::ffi::SQLITE_FULL).errno(), libc::ENOSPC);
+        assert_eq!(sqlite(rusqlite::ffi::SQLITE_CORRUPT).errno(), libc::EIO);
+        assert_eq!(sqlite(rusqlite::ffi::SQLITE_IOERR).errno(), libc::EIO);
     }
 }

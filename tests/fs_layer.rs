@@ -1419,6 +1419,44 @@ fn a_key_of_an_unsupported_kind_is_rejected() {
     assert_eq!(fx.stored_pending("machine", "tc"), None);
 }
 
+/// key.pem's own limit is 64 KiB (README's errno table): one byte more is EFBIG at commit,
+/// and the pair stays as it was.
+#[test]
+fn a_key_over_64_kib_is_refused_with_efbig() {
+    let m = material();
+    let fx = Fx::new();
+    fx.make_pair("machine/web", &m.a);
+    let before = fx.generation();
+    let mut big = m.a.key.clone();
+    big.resize((64 << 10) + 1, b'\n');
+    assert_errno(fx.write(ROOT, "machine/web/key.pem", &big), libc::EFBIG);
+    assert_eq!(fx.generation(), before, "nothing committed after EFBIG");
+    fx.assert_pair("machine/web", &m.a);
+    let mut fits = m.a.key.clone();
+    fits.resize(64 << 10, b'\n');
+    fx.write(ROOT, "machine/web/key.pem", &fits)
+        .expect("a key of exactly 64 KiB");
+    fx.assert_pair("machine/web", &m.a);
+}
+
+/// VECS's limit of 1024 stores: mkdir of one more is ENOSPC, and no store is added.
+#[test]
+fn mkdir_past_the_store_limit_is_enospc() {
+    let fx = Fx::with(|db| {
+        let seeded = db.stores().expect("stores").len();
+        for n in seeded..vecsfs::store::names::MAX_STORES {
+            db.create_store(0, &format!("s{n}"))
+                .expect("create a store");
+        }
+    });
+    assert_errno(fx.mkdir(ROOT, "one-too-many"), libc::ENOSPC);
+    assert_eq!(
+        fx.db().stores().expect("stores").len(),
+        vecsfs::store::names::MAX_STORES
+    );
+    assert_errno(fx.lookup(ROOT, "one-too-many"), libc::ENOENT);
+}
+
 #[test]
 fn files_over_one_mib_are_refused_with_efbig() {
     let m = material();
