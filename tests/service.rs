@@ -1012,7 +1012,8 @@ fn a_supervisor_gives_up_after_five_restarts_within_a_minute() {
 }
 
 /// Detached, the daemon logs to syslog as `vecsfs[pid]` with facility daemon: info and up
-/// normally, debug records too with `-o debug`. The test is the syslog: in a private mount
+/// normally, debug records too with `-o debug`; vecs-cli logs with facility authpriv. The
+/// test is the syslog: in a private mount
 /// namespace, /dev/log is this test's socket (and /dev holds only null and fuse).
 #[test]
 fn a_detached_daemon_logs_to_syslog_and_debug_adds_detail() {
@@ -1047,8 +1048,9 @@ fn a_detached_daemon_logs_to_syslog_and_debug_adds_detail() {
          mknod -m 666 /dev/fuse c 10 229; touch /dev/log; mount --bind '{sock}' /dev/log; \
          mount -t vecs '{db}' '{mnt}'; ls '{mnt}/TRUSTED_ROOTS' >/dev/null; umount '{mnt}'; \
          mount -t vecs '{db}' '{mnt}' -o debug; ls '{mnt}/TRUSTED_ROOTS' >/dev/null; \
-         umount '{mnt}'",
+         '{cli}' store create --name logged --db '{db}' >/dev/null; umount '{mnt}'",
         sock = socket_path.display(),
+        cli = common::vecs_cli(),
     );
     let (status, out) = m.run(
         "unshare",
@@ -1086,6 +1088,12 @@ fn a_detached_daemon_logs_to_syslog_and_debug_adds_detail() {
         debug_lines_of(debug) > 0,
         "-o debug sent no debug record to syslog: {messages:#?}"
     );
+    // vecs-cli's changes are security events: facility authpriv (10 << 3), info.
+    let cli_line = messages
+        .iter()
+        .find(|l| l.contains("vecs-cli[") && l.contains("[logged]"))
+        .unwrap_or_else(|| panic!("no vecs-cli line for the store it made: {messages:#?}"));
+    assert!(cli_line.starts_with("<86>"), "authpriv.info: {cli_line}");
     println!(
         "syslog: {} messages; {} debug records from the -o debug daemon",
         messages.len(),
