@@ -107,7 +107,6 @@ error_reply!(
     ReplyXattr
 );
 
-/// Logs a refusal and answers it.
 /// Answers an operation that returns nothing: `ok`, or the refusal.
 fn answer(op: &str, caller: &Caller, result: FsResult<()>, reply: ReplyEmpty) {
     match result {
@@ -116,6 +115,7 @@ fn answer(op: &str, caller: &Caller, result: FsResult<()>, reply: ReplyEmpty) {
     }
 }
 
+/// Logs a refusal and answers it.
 fn refuse(op: &str, caller: &Caller, err: &FsError, reply: impl ErrorReply) {
     log_refusal(op, caller, err);
     reply.error(errno(err));

@@ -52,17 +52,7 @@ pub(crate) fn encrypt(pkcs8: &[u8], password: &[u8]) -> Result<Vec<u8>, PkiError
 /// Decrypts `EncryptedPrivateKeyInfo` DER to the inner (still unchecked) PKCS#8 DER.
 pub(crate) fn decrypt(der: &[u8], password: &[u8]) -> Result<Zeroizing<Vec<u8>>, PkiError> {
     let info = EncryptedPrivateKeyInfoRef::from_der(der).map_err(|e| undecodable(der, e))?;
-    let params = match &info.encryption_algorithm {
-        EncryptionScheme::Pbes2(params) => params,
-        _ => {
-            return Err(PkiError::UnsupportedKey(
-                "key encrypted with PKCS#5 v1.5 (PBES1); re-encrypt it with \
-                 `openssl pkcs8 -topk8 -v2 aes-256-cbc`"
-                    .into(),
-            ))
-        }
-    };
-    check_cost(&params.kdf)?;
+    let params = usable_scheme(&info)?;
     let mut buffer = Zeroizing::new(info.encrypted_data.as_bytes().to_vec());
     let len = params
         .decrypt_in_place(password, &mut buffer)
@@ -77,14 +67,23 @@ pub(crate) fn decrypt(der: &[u8], password: &[u8]) -> Result<Zeroizing<Vec<u8>>,
 /// whose password nobody gives us must still be known to be usable later.
 pub(crate) fn check_decryptable(der: &[u8]) -> Result<(), PkiError> {
     let info = EncryptedPrivateKeyInfoRef::from_der(der).map_err(|e| undecodable(der, e))?;
-    match &info.encryption_algorithm {
-        EncryptionScheme::Pbes2(params) => check_cost(&params.kdf),
-        _ => Err(PkiError::UnsupportedKey(
+    usable_scheme(&info).map(drop)
+}
+
+/// The PBES2 parameters of `info`, if [`decrypt`] can use them: PBES1 is refused, and so are
+/// parameters too costly to try.
+fn usable_scheme<'a>(
+    info: &'a EncryptedPrivateKeyInfoRef<'_>,
+) -> Result<&'a pbes2::Parameters, PkiError> {
+    let EncryptionScheme::Pbes2(params) = &info.encryption_algorithm else {
+        return Err(PkiError::UnsupportedKey(
             "key encrypted with PKCS#5 v1.5 (PBES1); re-encrypt it with \
              `openssl pkcs8 -topk8 -v2 aes-256-cbc`"
                 .into(),
-        )),
-    }
+        ));
+    };
+    check_cost(&params.kdf)?;
+    Ok(params)
 }
 
 fn check_cost(kdf: &Kdf) -> Result<(), PkiError> {
