@@ -109,7 +109,15 @@ impl View {
             .stores
             .into_iter()
             .filter_map(|store| match store {
-                StoreSnapshot::Held(version) => held.get(&version).map(|&s| Arc::clone(s)),
+                StoreSnapshot::Held(version) => {
+                    let kept = held.get(&version).map(|&s| Arc::clone(s));
+                    if kept.is_none() {
+                        // The snapshot was asked about another view: a bug, not a state of the
+                        // store. Said loudly, since the store is missing until the next reload.
+                        log::error!("reload: store version {version:?} is in no view; dropped");
+                    }
+                    kept
+                }
                 StoreSnapshot::Read(image) => Some(Arc::new(StoreNode::from_image(image))),
             })
             .collect();
