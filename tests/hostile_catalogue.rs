@@ -414,6 +414,35 @@ fn accepted_oddities_are_stored_canonical_and_dates_are_warned_about() {
             assert!(run.stderr.contains(note), "{alias}: {run:?}");
         }
     }
+
+    // A refused write of an expired certificate (the alias exists) is not "accepted": the
+    // warning comes only once the store has taken it, through either door.
+    let path = ws.write("expired-again.pem", &inp.expired.cert);
+    let mut cmd = std::process::Command::new(common::vecs_cli());
+    cmd.args([
+        "entry",
+        "create",
+        "--store",
+        STORE,
+        "--alias",
+        "cli-mixed",
+        "--cert",
+        &path,
+    ])
+    .arg("--db")
+    .arg(&m.db)
+    .env("RUST_LOG", "warn");
+    let run = common::run_with_input(cmd, b"");
+    assert_eq!(run.code, 183, "an existing alias: {run:?}");
+    assert!(!run.stderr.contains("accepted, but"), "{run:?}");
+    // Through the mount: a certificate written as key.pem parses as a chain, but is no key.
+    let key = m.path(&format!("{STORE}/{PAIR}/key.pem"));
+    assert_eq!(errno_of_write(&key, &inp.expired.cert), libc::EBADMSG);
+    let log = m.log();
+    assert!(
+        !log.contains(&format!("[{STORE}/{PAIR}/key.pem] accepted, but")),
+        "a refused write was logged as accepted:\n{log}"
+    );
 }
 
 /// Many write handles open on one file at once, and writers racing on one file: every close

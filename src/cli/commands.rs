@@ -311,6 +311,13 @@ impl<'io> Session<'_, 'io> {
             "uid {uid} added {} entry [{used}] to store [{store}]",
             entry_type.vecs_name()
         );
+        if let Some(warning) = chain
+            .as_ref()
+            .and_then(|c| pki::validity_warning(c, std::time::SystemTime::now()))
+        {
+            // Accepted, as VECS accepts it; stderr stays VMware's, the log says it.
+            log::warn!("[{store}/{used}] accepted, but {warning}");
+        }
         self.print(&format!(
             "Entry with alias [{used}] in store [{store}] was created successfully \n"
         ))
@@ -681,12 +688,6 @@ fn build_content(
     key: &[u8],
     password: Option<&str>,
 ) -> Result<EntryContent, Failure> {
-    if let Some(warning) =
-        chain.and_then(|c| pki::validity_warning(c, std::time::SystemTime::now()))
-    {
-        // Accepted, as VECS accepts it; stderr stays VMware's, the log says it.
-        log::warn!("accepted, but {warning}");
-    }
     let content = match (entry_type, chain) {
         (EntryType::SecretKey, _) => EntryContent::secret_key(key)?,
         (EntryType::TrustedCert, Some(chain)) => EntryContent::trusted_cert(chain),

@@ -76,18 +76,10 @@ impl VecsFs {
         // Parse before taking the database: validation needs no lock, and each parse runs once.
         let chain = crate::pki::parse_cert_chain(bytes);
         let key = crate::pki::parse_private_key(bytes);
-        if let Some(warning) = chain
+        let warning = chain
             .as_ref()
             .ok()
-            .and_then(|c| crate::pki::validity_warning(c, std::time::SystemTime::now()))
-        {
-            // Accepted, as VECS accepts it (a root stored before it is valid, an expired
-            // certificate about to be replaced); the log says it.
-            log::warn!(
-                "[{store}/{alias}/{}] accepted, but {warning}",
-                file.as_str()
-            );
-        }
+            .and_then(|c| crate::pki::validity_warning(c, std::time::SystemTime::now()));
         let outcome = {
             let mut db = self.db()?;
             match (file, chain, key) {
@@ -103,6 +95,14 @@ impl VecsFs {
                 if half == store::Half::Cert { "certificate" } else { "key" }
             ),
             other => log::info!("uid {} committed {} of [{store}/{alias}]: {other:?}", caller.uid, file.as_str()),
+        }
+        if let Some(warning) = warning {
+            // Accepted, as VECS accepts it (a root stored before it is valid, an expired
+            // certificate about to be replaced); said once the write has been taken.
+            log::warn!(
+                "[{store}/{alias}/{}] accepted, but {warning}",
+                file.as_str()
+            );
         }
         {
             let mut state = self.write_state();
