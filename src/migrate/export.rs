@@ -84,7 +84,7 @@ pub fn export_entries(
     };
     if request.alias.is_some()
         && request.pkcs12_password.is_some()
-        && !entries.iter().any(|e| has_private_key(e.entry_type))
+        && !entries.iter().any(|e| e.entry_type.is_key_pair())
     {
         let kind = entries.first().map_or("", |e| e.entry_type.vecs_name());
         return Err(MigrateError::InvalidRequest(format!(
@@ -97,13 +97,6 @@ pub fn export_entries(
         files_of(db, caller, request, entry, &mut pending)?;
     }
     write_all(request.output_dir, pending)
-}
-
-fn has_private_key(entry_type: EntryType) -> bool {
-    matches!(
-        entry_type,
-        EntryType::PrivateKey | EntryType::EncryptedPrivateKey
-    )
 }
 
 /// The files of one entry, by its type.

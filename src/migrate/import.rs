@@ -420,8 +420,8 @@ fn entry_content(
         let pem = cert.ok_or_else(|| missing("certificate"))?;
         pki::parse_cert_chain(pem.as_bytes()).map_err(|e| refusal(e.into()))
     };
-    match entry_type {
-        1 => {
+    match EntryType::from_db(entry_type) {
+        Some(EntryType::PrivateKey) => {
             let key = key.ok_or_else(|| missing("key"))?;
             if pki::is_encrypted_key(key.as_bytes()) {
                 return Err((
@@ -435,20 +435,20 @@ fn entry_content(
             let key = pki::parse_private_key(key.as_bytes()).map_err(|e| refusal(e.into()))?;
             EntryContent::private_key(&chain, &key).map_err(refusal)
         }
-        2 => {
+        Some(EntryType::SecretKey) => {
             if cert.is_some() {
                 return Err(unexpected("certificate"));
             }
             let secret = key.ok_or_else(|| missing("secret"))?;
             EntryContent::secret_key(secret.as_bytes()).map_err(refusal)
         }
-        3 => {
+        Some(EntryType::TrustedCert) => {
             if key.is_some() {
                 return Err(unexpected("key"));
             }
             Ok(EntryContent::trusted_cert(&chain()?))
         }
-        4 => {
+        Some(EntryType::Crl) => {
             if key.is_some() {
                 return Err(unexpected("key"));
             }
@@ -456,27 +456,20 @@ fn entry_content(
             let crl = pki::parse_crl(pem.as_bytes()).map_err(|e| refusal(e.into()))?;
             Ok(EntryContent::crl(&crl))
         }
-        5 => {
+        Some(EntryType::EncryptedPrivateKey) => {
             let key = key.ok_or_else(|| missing("key"))?;
             EntryContent::encrypted_private_key_as_stored(&chain()?, key.as_bytes())
                 .map_err(refusal)
         }
-        other => Err((
-            format!("entry type {other}, which VECS does not define (1 to 5)"),
+        None => Err((
+            format!("entry type {entry_type}, which VECS does not define (1 to 5)"),
             code::INVALID_PARAMETER,
         )),
     }
 }
 
 fn type_name(entry_type: i64) -> &'static str {
-    match entry_type {
-        1 => EntryType::PrivateKey.vecs_name(),
-        2 => EntryType::SecretKey.vecs_name(),
-        3 => EntryType::TrustedCert.vecs_name(),
-        4 => EntryType::Crl.vecs_name(),
-        5 => EntryType::EncryptedPrivateKey.vecs_name(),
-        _ => "Unknown",
-    }
+    EntryType::from_db(entry_type).map_or("Unknown", EntryType::vecs_name)
 }
 
 fn refusal(e: Error) -> (String, u32) {

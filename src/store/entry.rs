@@ -28,7 +28,7 @@ impl EntryType {
         }
     }
 
-    pub(super) fn from_db(value: i64) -> Option<Self> {
+    pub(crate) fn from_db(value: i64) -> Option<Self> {
         Some(match value {
             1 => EntryType::PrivateKey,
             2 => EntryType::SecretKey,
@@ -45,6 +45,12 @@ impl EntryType {
             self,
             EntryType::PrivateKey | EntryType::TrustedCert | EntryType::EncryptedPrivateKey
         )
+    }
+
+    /// A certificate and its private key (encrypted or not): what BACKUP_STORE keeps and an
+    /// export writes as a .key or PKCS#12.
+    pub fn is_key_pair(self) -> bool {
+        matches!(self, EntryType::PrivateKey | EntryType::EncryptedPrivateKey)
     }
 
     pub fn has_key(self) -> bool {

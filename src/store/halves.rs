@@ -131,7 +131,7 @@ impl Database {
             match entry.entry_type {
                 EntryType::TrustedCert => {
                     if let Some(key) = pending_key_matching(&entry, chain) {
-                        return set_pair(tx, &entry, chain, &key);
+                        return set_pair(tx, &store.name, &entry, chain, &key);
                     }
                     update(
                         tx,
@@ -145,21 +145,21 @@ impl Database {
                 EntryType::PrivateKey => {
                     let live = parse_stored_key(&entry)?;
                     if live.matches_certificate(chain.leaf_der()).is_ok() {
-                        return set_pair(tx, &entry, chain, &live);
+                        return set_pair(tx, &store.name, &entry, chain, &live);
                     }
                     if let Some(key) = pending_key_matching(&entry, chain) {
-                        return set_pair(tx, &entry, chain, &key);
+                        return set_pair(tx, &store.name, &entry, chain, &key);
                     }
                     set_pending(tx, entry.id, Half::Cert, chain.pem().as_bytes())
                 }
                 EntryType::SecretKey => {
                     if let Some(key) = pending_key_matching(&entry, chain) {
-                        return set_pair(tx, &entry, chain, &key);
+                        return set_pair(tx, &store.name, &entry, chain, &key);
                     }
                     let secret = entry.key();
                     match pki::parse_private_key(secret) {
                         Ok(key) if key.matches_certificate(chain.leaf_der()).is_ok() => {
-                            set_pair(tx, &entry, chain, &key)
+                            set_pair(tx, &store.name, &entry, chain, &key)
                         }
                         _ => set_pending(tx, entry.id, Half::Cert, chain.pem().as_bytes()),
                     }
@@ -199,7 +199,7 @@ impl Database {
                     if let Some(chain) = pending_cert(&entry)? {
                         if let Ok(key) = pki::parse_private_key(data) {
                             if key.matches_certificate(chain.leaf_der()).is_ok() {
-                                return set_pair(tx, &entry, &chain, &key);
+                                return set_pair(tx, &store.name, &entry, &chain, &key);
                             }
                         }
                     }
@@ -211,11 +211,11 @@ impl Database {
                     let key = pki::parse_private_key(data)?;
                     let live = live_chain(&entry)?;
                     if key.matches_certificate(live.leaf_der()).is_ok() {
-                        return set_pair(tx, &entry, &live, &key);
+                        return set_pair(tx, &store.name, &entry, &live, &key);
                     }
                     if let Some(chain) = pending_cert(&entry)? {
                         if key.matches_certificate(chain.leaf_der()).is_ok() {
-                            return set_pair(tx, &entry, &chain, &key);
+                            return set_pair(tx, &store.name, &entry, &chain, &key);
                         }
                     }
                     set_pending(tx, entry.id, Half::Key, key.to_pkcs8_pem().as_bytes())
@@ -260,7 +260,7 @@ impl Database {
                 {
                     Err(not_through_files(entry.entry_type))
                 }
-                Some(entry) => set_pair(tx, &entry, chain, key),
+                Some(entry) => set_pair(tx, &store.name, &entry, chain, key),
             }
         })
     }
@@ -283,9 +283,7 @@ impl Database {
             };
             // A pair that loses a half is gone as a pair: `rm -r` of an alias removes its files
             // one by one, and must keep the pair as `entry delete` does.
-            if is_key_pair(entry.entry_type) {
-                back_up_pair(tx, &store.name, PairGone::Split, &entry)?;
-            }
+            back_up_pair(tx, &store.name, PairGone::Split, &entry)?;
             match (entry.entry_type, half) {
                 (EntryType::PrivateKey | EntryType::EncryptedPrivateKey, Half::Key) => {
                     set_content(
@@ -454,6 +452,7 @@ fn set_content(
 
 fn set_pair(
     tx: &Transaction,
+    store: &str,
     entry: &EntryRow,
     chain: &CertChain,
     key: &PrivateKey,
@@ -461,13 +460,8 @@ fn set_pair(
     let pem = key.to_pkcs8_pem();
     let same = entry.cert_pem.as_deref() == Some(chain.pem())
         && entry.key_data.as_deref().map(|k| k.as_slice()) == Some(pem.as_bytes());
-    if entry.entry_type == EntryType::PrivateKey && !same {
-        let store: String = tx.query_row(
-            "SELECT s.name FROM entries e JOIN stores s ON s.id = e.store_id WHERE e.id = ?1",
-            [entry.id],
-            |r| r.get(0),
-        )?;
-        back_up_pair(tx, &store, PairGone::Replaced, entry)?;
+    if !same {
+        back_up_pair(tx, store, PairGone::Replaced, entry)?;
     }
     update(
         tx,
@@ -500,26 +494,17 @@ impl PairGone {
     }
 }
 
-/// Whether entries of this type hold a certificate with its private key: what a backup keeps.
-/// Encrypted Private Key entries count too: deleting one loses a key as surely, and the copy
-/// stays encrypted.
-fn is_key_pair(entry_type: EntryType) -> bool {
-    matches!(
-        entry_type,
-        EntryType::PrivateKey | EntryType::EncryptedPrivateKey
-    )
-}
-
 /// VMware's certificate manager keeps the pair it replaces in BACKUP_STORE as `bkp_<alias>`:
 /// one step back (an older backup of the same alias is replaced), restored with `mv -T` or
 /// `vecs-cli entry restore`. Every way a pair stops being live comes here, in the transaction
 /// that ends it, so that the mount and vecs-cli keep the same backups. Nothing is kept for an
-/// entry that is not a key pair, for a pair of BACKUP_STORE itself (a backup of a backup would
+/// entry that is not a key pair (Encrypted Private Key entries are: deleting one loses a key
+/// as surely, and the copy stays encrypted), for a pair of BACKUP_STORE itself (a backup of a backup would
 /// replace the backup of another alias), when the backup alias would be over the alias limit,
 /// or when BACKUP_STORE was deleted (the administrator's decision, not recreated behind their
 /// back); the last two are logged. Returns whether the pair was kept.
 fn back_up_pair(tx: &Transaction, store: &str, gone: PairGone, pair: &EntryRow) -> Result<bool> {
-    if !is_key_pair(pair.entry_type)
+    if !pair.entry_type.is_key_pair()
         || names::canonical_store_name(store).eq_ignore_ascii_case(names::BACKUP_STORE)
     {
         return Ok(false);
