@@ -449,12 +449,13 @@ fn refusals_write_nothing() {
         (
             with(&vpxd_p12, &[]),
             87,
-            "needs its password (--entry-password-file)",
+            "entry [vpxd]: an Encrypted Private Key entry: its PKCS#12 needs its password \
+             (--entry-password-file)",
         ),
         (
             with(&vpxd_p12, &["--entry-password-file", &wrong]),
             1323,
-            "",
+            "entry [vpxd]: ",
         ),
         (strings(&["--output", &out_s]), 87, "export needs --store"),
     ];

@@ -25,8 +25,7 @@ use sha1::{Digest, Sha1};
 use zeroize::Zeroizing;
 
 use super::MigrateError;
-use crate::error::Error;
-use crate::pki::{self, PkiError};
+use crate::pki;
 use crate::store::{Database, EntryInfo, EntryType};
 
 /// What to export, and where.
@@ -94,7 +93,10 @@ pub fn export_entries(
     }
     let mut pending = Vec::new();
     for entry in &entries {
-        files_of(db, caller, request, entry, &mut pending)?;
+        files_of(db, caller, request, entry, &mut pending).map_err(|e| MigrateError::Entry {
+            alias: entry.alias.clone(),
+            source: Box::new(e),
+        })?;
     }
     write_all(request.output_dir, pending)
 }
@@ -150,7 +152,7 @@ fn files_of(
             let encrypted = pki::is_encrypted_key(&stored_key);
             let pkcs12 = match &request.pkcs12_password {
                 Some(password) => {
-                    let key = usable_key(entry, &stored_key, request.entry_password.as_ref())?;
+                    let key = usable_key(&stored_key, request.entry_password.as_ref())?;
                     Some(pkcs12(alias, &chain, &key, password)?)
                 }
                 None => None,
@@ -194,7 +196,6 @@ fn chain_content(chain: &pki::CertChain) -> String {
 /// The entry's key in the clear, for a PKCS#12: an Encrypted Private Key entry's key is
 /// decrypted with the entry password, which must then be given.
 fn usable_key(
-    entry: &EntryInfo,
     stored_key: &[u8],
     entry_password: Option<&Zeroizing<String>>,
 ) -> Result<pki::PrivateKey, MigrateError> {
@@ -202,26 +203,14 @@ fn usable_key(
         return pki::parse_private_key(stored_key).map_err(|e| MigrateError::Store(e.into()));
     }
     let Some(password) = entry_password else {
-        return Err(MigrateError::Store(Error::from(PkiError::WrongPassword)).context_for(entry));
+        return Err(MigrateError::InvalidRequest(
+            "an Encrypted Private Key entry: its PKCS#12 needs its password \
+             (--entry-password-file)"
+                .into(),
+        ));
     };
     pki::decrypt_private_key(stored_key, password.as_bytes())
         .map_err(|e| MigrateError::Store(e.into()))
-}
-
-impl MigrateError {
-    /// A missing entry password, said with the alias it is needed for.
-    fn context_for(self, entry: &EntryInfo) -> MigrateError {
-        match self {
-            MigrateError::Store(Error::Pki(PkiError::WrongPassword)) => {
-                MigrateError::InvalidRequest(format!(
-                    "entry [{}] is an Encrypted Private Key entry: its PKCS#12 needs its password \
-                     (--entry-password-file)",
-                    entry.alias
-                ))
-            }
-            other => other,
-        }
-    }
 }
 
 /// A PKCS#12 with the key and the chain, leaf first; the key bag's friendlyName is the alias

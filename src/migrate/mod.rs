@@ -44,6 +44,13 @@ pub enum MigrateError {
     Pkcs12(String),
     #[error(transparent)]
     Store(#[from] Error),
+    /// A failure of one entry of a store's export, named: which one broke it.
+    #[error("entry [{alias}]: {source}")]
+    Entry {
+        alias: String,
+        #[source]
+        source: Box<MigrateError>,
+    },
 }
 
 impl MigrateError {
@@ -59,6 +66,7 @@ impl MigrateError {
             MigrateError::InvalidRequest(_) => code::INVALID_PARAMETER,
             MigrateError::Pkcs12(_) => code::VECS_GENERIC_FILE_IO,
             MigrateError::Store(e) => e.vecs_code(),
+            MigrateError::Entry { source, .. } => source.vecs_code(),
         }
     }
 }
