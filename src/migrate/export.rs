@@ -77,24 +77,24 @@ pub fn export_entries(
     caller: u32,
     request: &ExportRequest,
 ) -> Result<ExportReport, MigrateError> {
-    let entries = match request.alias {
-        Some(alias) => vec![db.entry(caller, request.store, alias)?],
-        None => db.entries(caller, request.store)?,
-    };
+    let entries = db.entries_with_keys(caller, request.store, request.alias)?;
     if request.alias.is_some()
         && request.pkcs12_password.is_some()
-        && !entries.iter().any(|e| e.entry_type.is_key_pair())
+        && !entries.iter().any(|(e, _)| e.entry_type.is_key_pair())
     {
-        let kind = entries.first().map_or("", |e| e.entry_type.vecs_name());
+        let kind = entries
+            .first()
+            .map_or("", |(e, _)| e.entry_type.vecs_name());
         return Err(MigrateError::InvalidRequest(format!(
             "a PKCS#12 file holds a private key: entry [{}] is a {kind} entry",
             request.alias.unwrap_or_default()
         )));
     }
     let mut pending = Vec::new();
-    for entry in &entries {
-        files_of(db, caller, request, entry, &mut pending).map_err(|e| MigrateError::Entry {
-            alias: entry.alias.clone(),
+    for (entry, key) in entries {
+        let alias = entry.alias.clone();
+        files_of(request, entry, key, &mut pending).map_err(|e| MigrateError::Entry {
+            alias,
             source: Box::new(e),
         })?;
     }
@@ -103,12 +103,20 @@ pub fn export_entries(
 
 /// The files of one entry, by its type.
 fn files_of(
-    db: &Database,
-    caller: u32,
     request: &ExportRequest,
-    entry: &EntryInfo,
+    entry: EntryInfo,
+    key: Option<Zeroizing<Vec<u8>>>,
     out: &mut Vec<PendingFile>,
 ) -> Result<(), MigrateError> {
+    let stored_key = || {
+        key.ok_or_else(|| {
+            MigrateError::Store(crate::error::Error::NoSuchPart {
+                store: request.store.to_string(),
+                alias: entry.alias.clone(),
+                what: "key",
+            })
+        })
+    };
     let alias = &entry.alias;
     let stem = crate::fs::names::encode(alias);
     let file = |extension: &str, bytes: Zeroizing<Vec<u8>>, mode, content: String| {
@@ -143,12 +151,12 @@ fn files_of(
             ));
         }
         EntryType::SecretKey => {
-            let secret = db.key(caller, request.store, alias)?;
+            let secret = stored_key()?;
             out.push(file(".secret", secret, PRIVATE_MODE, "secret".into()));
         }
         EntryType::PrivateKey | EntryType::EncryptedPrivateKey => {
             let chain = parse_chain(pem)?;
-            let stored_key = db.key(caller, request.store, alias)?;
+            let stored_key = stored_key()?;
             let encrypted = pki::is_encrypted_key(&stored_key);
             let pkcs12 = match &request.pkcs12_password {
                 Some(password) => {

@@ -324,6 +324,32 @@ impl Database {
         })
     }
 
+    /// The entries of a store, or its one entry `alias`, each with its stored key (if it has
+    /// one), all read in one transaction (an export's certificate and key are always one pair). Needs read.
+    pub fn entries_with_keys(
+        &self,
+        caller: u32,
+        store: &str,
+        alias: Option<&str>,
+    ) -> Result<Vec<EntryWithKey>> {
+        self.read(|conn| {
+            let store = require_access(conn, caller, store, Access::Read)?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT alias, entry_type, cert_pem, created_at, from_sync, key_data
+                 FROM entries WHERE store_id = ?1 AND (?2 IS NULL OR alias = ?2) ORDER BY id",
+            )?;
+            let rows = stmt.query_map(params![store.id, alias], |r| {
+                let key: Option<Vec<u8>> = r.get(5)?;
+                Ok((entry_info(r)?, key.map(Zeroizing::new)))
+            })?;
+            let entries = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            match alias {
+                Some(alias) if entries.is_empty() => Err(entry_not_found(&store, alias)),
+                _ => Ok(entries),
+            }
+        })
+    }
+
     /// The stored key of an entry (PKCS#8 PEM, encrypted PKCS#8 PEM, or a secret). Needs read:
     /// VECS lets every reader of a store export its keys.
     pub fn key(&self, caller: u32, store: &str, alias: &str) -> Result<Zeroizing<Vec<u8>>> {
@@ -566,6 +592,9 @@ fn find_entry_id(conn: &Connection, store_id: i64, alias: &str) -> rusqlite::Res
     )
     .optional()
 }
+
+/// An entry and its stored key, if it has one (see [`Database::entries_with_keys`]).
+pub type EntryWithKey = (EntryInfo, Option<Zeroizing<Vec<u8>>>);
 
 fn entry_info(r: &rusqlite::Row) -> rusqlite::Result<EntryInfo> {
     let raw_type: i64 = r.get(1)?;
