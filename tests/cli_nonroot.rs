@@ -120,6 +120,13 @@ fn a_user_reads_what_vecs_lets_them_and_nothing_else() {
     let meta = std::fs::metadata(&out).expect("output file");
     assert_eq!((meta.uid(), meta.mode() & 0o777), (NOBODY, 0o600));
     assert_eq!(std::fs::read_to_string(&out).expect("read output"), key_pem);
+    // An output file that cannot be made private (not the user's: /dev/full) fails as it
+    // does without the daemon, access denied, not as a daemon that did not answer.
+    let mut to_full = getkey.to_vec();
+    to_full.extend(["--output", "/dev/full"]);
+    let failed = as_nobody(run, &m.db, &to_full);
+    failed.failed_with(5);
+    assert!(!failed.stderr.contains("daemon"), "{failed:#?}");
 
     // No permission: error 5, as VECS answers it.
     as_nobody(run, &m.db, &["entry", "list", "--store", "secret"]).failed_with(5);

@@ -731,7 +731,7 @@ fn certificate_text(entry: &EntryInfo) -> Option<String> {
 }
 
 /// Opens `--output` as vecs-cli does (`fopen "w+"`), before anything is printed.
-fn output_file(path: Option<&str>) -> Result<Option<(File, String)>, Failure> {
+pub(super) fn output_file(path: Option<&str>) -> Result<Option<(File, String)>, Failure> {
     let Some(path) = path.filter(|p| !p.is_empty()) else {
         return Ok(None);
     };
@@ -740,7 +740,7 @@ fn output_file(path: Option<&str>) -> Result<Option<(File, String)>, Failure> {
 }
 
 /// Writes an output file and restricts it to its owner (vmafd `VmAfdRestrictFilePermissionToSelf`).
-fn write_private_output(mut file: File, path: &str, bytes: &[u8]) -> Outcome {
+pub(super) fn write_private_output(mut file: File, path: &str, bytes: &[u8]) -> Outcome {
     let fail = |e| Failure::from(Error::io(path, e));
     file.set_permissions(std::fs::Permissions::from_mode(0o600))
         .map_err(fail)?;

@@ -106,11 +106,32 @@ pub(super) fn forward(args: &[String], invocation: &Invocation, io: &mut Io) -> 
         None => exchange(&mut stream, &plain),
         Some(path) => {
             // Opened first, as vecs-cli opens `--output` before anything else.
-            let file = match std::fs::File::create(path) {
-                Ok(file) => file,
-                Err(e) => return super::report(Failure::from(crate::Error::io(path, e)), io),
+            let file = match super::commands::output_file(Some(path)) {
+                Ok(Some((file, _))) => file,
+                Ok(None) => return super::report(Failure::code(code::INVALID_PARAMETER), io),
+                Err(failure) => return super::report(failure, io),
             };
-            fetch_to_file(&mut stream, &plain, file, text, &socket)
+            // The blob (asked without `--text`) goes to the file, 0600 as VECS makes it; with
+            // `--text`, a second request prints the text.
+            match exchange(&mut stream, &without_flag(&plain, "--text")) {
+                Ok(blob) if blob.code == 0 => {
+                    if let Err(failure) =
+                        super::commands::write_private_output(file, path, &blob.stdout)
+                    {
+                        return super::report(failure, io);
+                    }
+                    if text {
+                        UnixStream::connect(&socket).and_then(|mut s| exchange(&mut s, &plain))
+                    } else {
+                        Ok(Reply {
+                            code: 0,
+                            stdout: Zeroizing::new(Vec::new()),
+                            stderr: blob.stderr,
+                        })
+                    }
+                }
+                other => other,
+            }
         }
     };
     match result {
@@ -126,34 +147,6 @@ pub(super) fn forward(args: &[String], invocation: &Invocation, io: &mut Io) -> 
             &format!("the vecsfs daemon did not answer: {e}"),
         ),
     }
-}
-
-/// getcert/getkey with `--output`: the blob (asked without `--text`) goes to the file, made
-/// 0600 as VECS makes it; with `--text`, a second request prints the text.
-fn fetch_to_file(
-    stream: &mut UnixStream,
-    args: &[String],
-    mut file: std::fs::File,
-    text: bool,
-    socket: &Path,
-) -> io::Result<Reply> {
-    let blob_args = without_flag(args, "--text");
-    let blob = exchange(stream, &blob_args)?;
-    if blob.code != 0 {
-        return Ok(blob);
-    }
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    file.write_all(&blob.stdout)?;
-    file.sync_all()?;
-    if !text {
-        return Ok(Reply {
-            code: 0,
-            stdout: Zeroizing::new(Vec::new()),
-            stderr: blob.stderr,
-        });
-    }
-    let mut again = UnixStream::connect(socket)?;
-    exchange(&mut again, args)
 }
 
 /// `args` without `option` and its value.
