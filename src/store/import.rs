@@ -136,18 +136,7 @@ fn import_store(tx: &Transaction, wanted: &ImportedStore) -> Result<StoreImport>
 
 fn create_store(tx: &Transaction, name: &str, owner_uid: u32) -> Result<StoreRow> {
     names::check_store_name(name)?;
-    let count: i64 = tx.query_row("SELECT count(*) FROM stores", [], |r| r.get(0))?;
-    if count as usize >= names::MAX_STORES {
-        return Err(Error::TooManyStores(names::MAX_STORES));
-    }
-    tx.execute(
-        "INSERT INTO stores (name, owner_uid, kind, created_at) VALUES (?1, ?2, 0, ?3)",
-        params![
-            names::canonical_store_name(name),
-            owner_uid,
-            super::unix_now()
-        ],
-    )?;
+    super::insert_store(tx, names::canonical_store_name(name), owner_uid)?;
     find_store(tx, name)?.ok_or_else(|| Error::StoreNotFound(name.to_string()))
 }
 
@@ -160,11 +149,7 @@ fn set_grant(tx: &Transaction, store_id: i64, grant: &Grant) -> Result<GrantChan
             |r| r.get(0),
         )
         .optional()?;
-    tx.execute(
-        "INSERT INTO acl (store_id, principal_uid, access_mask) VALUES (?1, ?2, ?3)
-         ON CONFLICT (store_id, principal_uid) DO UPDATE SET access_mask = excluded.access_mask",
-        params![store_id, grant.principal.to_db(), i64::from(grant.mask)],
-    )?;
+    super::set_acl(tx, store_id, grant.principal, grant.mask)?;
     Ok(GrantChange {
         principal: grant.principal,
         previous: previous.map(|mask| mask as u32),

@@ -118,15 +118,7 @@ impl Database {
             if find_store(tx, name)?.is_some() {
                 return Err(Error::StoreExists(name.to_string()));
             }
-            let count: i64 = tx.query_row("SELECT count(*) FROM stores", [], |r| r.get(0))?;
-            if count as usize >= names::MAX_STORES {
-                return Err(Error::TooManyStores(names::MAX_STORES));
-            }
-            tx.execute(
-                "INSERT INTO stores (name, owner_uid, kind, created_at) VALUES (?1, ?2, 0, ?3)",
-                params![name, caller, unix_now()],
-            )?;
-            Ok(())
+            insert_store(tx, name, caller)
         })
     }
 
@@ -185,12 +177,7 @@ impl Database {
             if principal == Principal::User(store.owner_uid) {
                 return Ok(()); // the owner already has everything
             }
-            tx.execute(
-                "INSERT INTO acl (store_id, principal_uid, access_mask) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (store_id, principal_uid) DO UPDATE SET access_mask = excluded.access_mask",
-                params![store.id, principal.to_db(), i64::from(mask)],
-            )?;
-            Ok(())
+            set_acl(tx, store.id, principal, mask)
         })
     }
 
@@ -595,6 +582,29 @@ fn find_entry_id(conn: &Connection, store_id: i64, alias: &str) -> rusqlite::Res
 
 /// An entry and its stored key, if it has one (see [`Database::entries_with_keys`]).
 pub type EntryWithKey = (EntryInfo, Option<Zeroizing<Vec<u8>>>);
+
+/// Adds an ordinary store (canonical `name`, not there yet) within VECS's store limit.
+fn insert_store(tx: &Transaction, name: &str, owner_uid: u32) -> Result<()> {
+    let count: i64 = tx.query_row("SELECT count(*) FROM stores", [], |r| r.get(0))?;
+    if count as usize >= names::MAX_STORES {
+        return Err(Error::TooManyStores(names::MAX_STORES));
+    }
+    tx.execute(
+        "INSERT INTO stores (name, owner_uid, kind, created_at) VALUES (?1, ?2, 0, ?3)",
+        params![name, owner_uid, unix_now()],
+    )?;
+    Ok(())
+}
+
+/// vmafd's SET semantics: `principal`'s mask on the store becomes `mask`.
+fn set_acl(tx: &Transaction, store_id: i64, principal: Principal, mask: u32) -> Result<()> {
+    tx.execute(
+        "INSERT INTO acl (store_id, principal_uid, access_mask) VALUES (?1, ?2, ?3)
+         ON CONFLICT (store_id, principal_uid) DO UPDATE SET access_mask = excluded.access_mask",
+        params![store_id, principal.to_db(), i64::from(mask)],
+    )?;
+    Ok(())
+}
 
 fn entry_info(r: &rusqlite::Row) -> rusqlite::Result<EntryInfo> {
     let raw_type: i64 = r.get(1)?;
