@@ -2,7 +2,9 @@
 //! kernel-facing choices as vecsfs (entry/attr TTLs, `FOPEN_KEEP_CACHE | FOPEN_NOFLUSH` on
 //! open, a file handle per open, the same event-loop threads), serving an in-memory copy of a
 //! directory tree. Whatever it costs, any FUSE design with per-open handles pays: the hot-read
-//! rows compare vecsfs with it.
+//! rows compare vecsfs with it. (It asks for none of vecsfs's optional capabilities:
+//! READDIRPLUS, AUTO_INVAL_DATA and the 1 MiB readahead concern listings, invalidation and
+//! first reads, not the hot open-read-close it is the floor of.)
 //!
 //! It runs in its own process (`table __floor SOURCE MOUNTPOINT`), as vecsfs does, and serves
 //! until the mount is unmounted.
@@ -10,16 +12,14 @@
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use fuser::{
     Config, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo,
     LockOwner, MountOption, OpenFlags, ReplyAttr, ReplyData, ReplyDirectory, ReplyEmpty,
     ReplyEntry, ReplyOpen, Request, Session,
 };
-
-/// vecsfs's TTLs (src/fuse/convert.rs) and event-loop threads (src/fuse/mod.rs).
-const TTL: Duration = Duration::from_secs(60);
+use vecsfs::fuse::convert::{ATTR_TTL, ENTRY_TTL};
 
 enum Node {
     Dir(Vec<(OsString, u64)>),
@@ -91,14 +91,14 @@ impl Filesystem for Floor {
             _ => None,
         };
         match found.and_then(|(_, ino)| self.attr(*ino)) {
-            Some(attr) => reply.entry(&TTL, &attr, Generation(0)),
+            Some(attr) => reply.entry(&ENTRY_TTL, &attr, Generation(0)),
             None => reply.error(Errno::ENOENT),
         }
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
         match self.attr(ino.0) {
-            Some(attr) => reply.attr(&TTL, &attr),
+            Some(attr) => reply.attr(&ATTR_TTL, &attr),
             None => reply.error(Errno::ENOENT),
         }
     }
