@@ -20,7 +20,10 @@ pub(super) fn key_open(
     flags: i32,
     result: &FsResult<Opened>,
 ) {
-    log::info!("{}", line(caller, store, alias, file, flags, result));
+    // The line reads /proc: only when someone will see it.
+    if log::log_enabled!(log::Level::Info) {
+        log::info!("{}", line(caller, store, alias, file, flags, result));
+    }
 }
 
 fn line(
