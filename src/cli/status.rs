@@ -5,9 +5,9 @@
 use std::fmt::Write as _;
 
 use super::{print, refusal, Failure, Io};
-use crate::daemon::status::{now, utc};
+use crate::daemon::status::now;
 
-use crate::pki::{certificate_summary, parse_cert_chain, CertSummary};
+use crate::pki::{certificate_summary, parse_cert_chain, utc, CertSummary};
 use crate::store::{Database, EntryType, Half, PendingHalf};
 use crate::sync;
 
@@ -108,7 +108,7 @@ impl Report {
                 e.store,
                 e.alias,
                 e.summary.subject,
-                utc(e.summary.not_after.max(0) as u64)
+                utc(e.summary.not_after)
             );
         }
         out.push_str("Pair rotations waiting for their second half:\n");
@@ -122,7 +122,7 @@ impl Report {
                 "  {}/{}: {written} written {}, waiting for its {missing}",
                 p.store,
                 p.alias,
-                utc(p.since.max(0) as u64)
+                utc(p.since)
             );
         }
         out.push_str("Trust sync:\n");

@@ -320,7 +320,7 @@ fn pending_lines(db: &crate::store::Database) -> Vec<String> {
                 "  pending:   {}/{}: {written} written {}, waiting for its {missing}",
                 p.store,
                 p.alias,
-                utc(p.since.max(0) as u64)
+                crate::pki::utc(p.since)
             )
         })
         .collect()
@@ -337,14 +337,7 @@ fn ago(seconds: u64) -> String {
 
 /// `YYYY-MM-DD HH:MM:SS UTC`, from unix seconds.
 pub fn utc(unix: u64) -> String {
-    let (year, month, day) = crate::pki::text::time::civil_from_days((unix / 86_400) as i64);
-    let secs = unix % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    crate::pki::utc(i64::try_from(unix).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

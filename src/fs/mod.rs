@@ -718,7 +718,7 @@ impl VecsFs {
         }
         // What `getfattr -d` shows of the certificate (the leaf of a chain).
         if let Some(s) = entry.summary().cloned() {
-            let time = |t: i64| crate::daemon::status::utc(t.max(0) as u64);
+            let time = crate::pki::utc;
             for (name, value) in [
                 ("subject", s.subject),
                 ("issuer", s.issuer),

@@ -27,7 +27,7 @@ pub use key::{
     KeyAlgorithm, PrivateKey, MAX_KEY_INPUT,
 };
 pub use name_hash::{crl_issuer_hashes, subject_hashes, NameHashes};
-pub use summary::{certificate_summary, validity_warning, CertSummary};
+pub use summary::{certificate_summary, utc, validity_warning, CertSummary};
 pub use trust::{parse_trust_material, TrustItem};
 
 /// The PEM reader and writer that every parser above shares, for the fuzz targets (fuzz/) and

@@ -47,28 +47,46 @@ pub fn validity_warning(chain: &super::CertChain, now: std::time::SystemTime) ->
         Ok(since) => i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
         Err(before) => -i64::try_from(before.duration().as_secs()).unwrap_or(i64::MAX),
     };
-    let utc = |t: i64| {
-        x509_parser::time::ASN1Time::from_timestamp(t)
-            .map_or_else(|_| t.to_string(), |a| a.to_string())
-    };
     chain.ders().iter().enumerate().find_map(|(i, der)| {
-        let summary = certificate_summary(der).ok()?;
-        let which = if i == 0 {
-            format!("the certificate [{}]", summary.subject)
-        } else {
-            format!("certificate {} of the chain [{}]", i + 1, summary.subject)
+        let (_, cert) = X509Certificate::from_der(der).ok()?;
+        let validity = cert.validity();
+        let (not_before, not_after) = (
+            validity.not_before.timestamp(),
+            validity.not_after.timestamp(),
+        );
+        let which = || {
+            let subject = cert.subject();
+            if i == 0 {
+                format!("the certificate [{subject}]")
+            } else {
+                format!("certificate {} of the chain [{subject}]", i + 1)
+            }
         };
-        if now > summary.not_after {
-            Some(format!("{which} expired on {}", utc(summary.not_after)))
-        } else if now < summary.not_before {
+        if now > not_after {
+            Some(format!("{} expired on {}", which(), utc(not_after)))
+        } else if now < not_before {
             Some(format!(
-                "{which} is not valid before {}",
-                utc(summary.not_before)
+                "{} is not valid before {}",
+                which(),
+                utc(not_before)
             ))
         } else {
             None
         }
     })
+}
+
+/// `YYYY-MM-DD hh:mm:ss UTC` of Unix seconds: how vecsfs shows every time (xattrs, status,
+/// logs).
+pub fn utc(unix: i64) -> String {
+    let (year, month, day) = super::text::time::civil_from_days(unix.div_euclid(86_400));
+    let secs = unix.rem_euclid(86_400);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 #[cfg(test)]
