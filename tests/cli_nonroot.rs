@@ -12,7 +12,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
 
-use common::{identity, run_with_input, vecs_cli, vecs_on_db, KeyKind, Run, Workspace};
+use common::{identity, run_with_input, vecs_cli, vecs_on_db, Identity, KeyKind, Run, Workspace};
 use mount::{MountSpec, Mounted};
 
 const NOBODY: u32 = 65534;
@@ -75,10 +75,10 @@ fn seed(db: &Path, cert: &str, key: &str) {
     .ok();
 }
 
-#[test]
-fn a_user_reads_what_vecs_lets_them_and_nothing_else() {
-    let ws = Workspace::new();
-    let id = identity(&ws, KeyKind::EcP256, "nonroot");
+/// A daemon serving a database seeded by [`seed`] with a pair named `name`, its socket in a
+/// run directory every user can reach (returned with it, to keep it alive), and the pair.
+fn seeded_daemon(ws: &Workspace, name: &str) -> (Mounted, tempfile::TempDir, Identity) {
+    let id = identity(ws, KeyKind::EcP256, name);
     let run_dir = shared_dir("vecsfs-run-");
     let (cert, key) = (id.cert.clone(), id.key.clone());
     let m = Mounted::start(
@@ -86,6 +86,13 @@ fn a_user_reads_what_vecs_lets_them_and_nothing_else() {
             .env("VECSFS_RUN_DIR", &run_dir.path().to_string_lossy())
             .before_mount(move |db| seed(db, &cert, &key)),
     );
+    (m, run_dir, id)
+}
+
+#[test]
+fn a_user_reads_what_vecs_lets_them_and_nothing_else() {
+    let ws = Workspace::new();
+    let (m, run_dir, id) = seeded_daemon(&ws, "nonroot");
     let run = run_dir.path();
     let root_view = |args: &[&str]| vecs_on_db(&m.db, args).ok().to_string();
     let before = format!(
@@ -200,14 +207,7 @@ fn the_daemon_serves_a_bounded_number_of_connections() {
     use std::os::unix::net::UnixStream;
 
     let ws = Workspace::new();
-    let id = identity(&ws, KeyKind::EcP256, "bounded");
-    let run_dir = shared_dir("vecsfs-run-");
-    let (cert, key) = (id.cert.clone(), id.key.clone());
-    let m = Mounted::start(
-        MountSpec::default()
-            .env("VECSFS_RUN_DIR", &run_dir.path().to_string_lossy())
-            .before_mount(move |db| seed(db, &cert, &key)),
-    );
+    let (m, run_dir, _) = seeded_daemon(&ws, "bounded");
     let socket = std::fs::read_dir(run_dir.path())
         .expect("run dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -246,14 +246,7 @@ fn the_daemon_serves_a_bounded_number_of_connections() {
 #[test]
 fn serving_users_keeps_the_daemons_writes_visible_and_durable() {
     let ws = Workspace::new();
-    let id = identity(&ws, KeyKind::EcP256, "locks");
-    let run_dir = shared_dir("vecsfs-run-");
-    let (cert, key) = (id.cert.clone(), id.key.clone());
-    let mut m = Mounted::start(
-        MountSpec::default()
-            .env("VECSFS_RUN_DIR", &run_dir.path().to_string_lossy())
-            .before_mount(move |db| seed(db, &cert, &key)),
-    );
+    let (mut m, run_dir, _) = seeded_daemon(&ws, "locks");
     let run = run_dir.path();
     for _ in 0..3 {
         as_nobody(run, &m.db, &["store", "list"]).ok();
